@@ -1,0 +1,46 @@
+// What a plugin implements; the skel (skel.ts) turns a process's env + stdin into these calls.
+import type { Attachment, NetConf, Result } from './types.js';
+
+/** Arguments of ADD, DEL and CHECK, already validated by the skel. */
+export interface CmdArgs {
+  containerId: string;
+  /** Absent only on DEL (the spec lets the runtime omit it when the netns is gone). */
+  netns?: string;
+  ifname: string;
+  /** CNI_ARGS parsed into key → value (IgnoreUnknown removed). */
+  args: Record<string, string>;
+  /** CNI_PATH split on ':' (empty entries dropped). */
+  path: string[];
+  /** stdin parsed; `cniVersion` is a supported version. */
+  config: NetConf;
+  /** stdin as received, for delegates that must get the exact bytes. */
+  stdin: Buffer;
+  /** The environment of the call, for delegates (they get the same env). */
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+export interface GcArgs {
+  path: string[];
+  config: NetConf;
+  stdin: Buffer;
+  env: Readonly<Record<string, string | undefined>>;
+  /** `cni.dev/valid-attachments` (or the older `cni.dev/attachments`). */
+  validAttachments: Attachment[];
+}
+
+export interface StatusArgs {
+  path: string[];
+  config: NetConf;
+  stdin: Buffer;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+export interface Plugin {
+  add(args: CmdArgs): Promise<Result>;
+  del(args: CmdArgs): Promise<void>;
+  check(args: CmdArgs): Promise<void>;
+  /** Absent: GC succeeds doing nothing. */
+  gc?(args: GcArgs): Promise<void>;
+  /** Absent: STATUS reports ready. */
+  status?(args: StatusArgs): Promise<void>;
+}
