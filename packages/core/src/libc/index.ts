@@ -1,0 +1,27 @@
+// libc through FFI: bun:ffi under Bun, koffi under Node, chosen at first use.
+export type { LibcBinding } from './binding.js';
+export { libc } from './load.js';
+export { LibcError } from './error.js';
+export { errnoMessage, errnoName, errnoNumber } from './errno.js';
+export {
+  AF_NETLINK,
+  CLONE_NEWNET,
+  MSG_DONTWAIT,
+  MSG_PEEK,
+  MSG_TRUNC,
+  NS_GET_NSTYPE,
+  SOCK_CLOEXEC,
+  SOCK_RAW,
+  SOL_SOCKET,
+  SO_RCVBUF,
+  SO_SNDBUF,
+  bind,
+  close,
+  getsockname,
+  ioctl,
+  recv,
+  send,
+  setns,
+  setsockoptInt,
+  socket,
+} from './sys.js';
