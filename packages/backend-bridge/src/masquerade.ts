@@ -1,0 +1,172 @@
+// Masquerade (ipMasq) through nftables, one `nft -f -` transaction per call.
+//
+// Layout, one table per network so networks never touch each other's state:
+//
+//   table inet podnet_masq_<sha256(network)[:12]> {        comment "podnet masquerade network <name>"
+//     set pods4    { type ipv4_addr; }                        pod addresses, comment = owner
+//     set pods6    { type ipv6_addr; }
+//     set nomasq4  { type ipv4_addr; flags interval; auto-merge; }  pod subnets + cluster range
+//     set nomasq6  { type ipv6_addr; flags interval; auto-merge; }
+//     chain postrouting { type nat hook postrouting priority srcnat;
+//       ip saddr @pods4 ip daddr != @nomasq4 ip daddr != 224.0.0.0/4 masquerade
+//       ip6 saddr @pods6 ip6 daddr != @nomasq6 ip6 daddr != ff00::/8 masquerade } }
+//
+// The rules are constant: a pod is one set element whose comment names its owner
+// (containerID/ifname). ADD declares the table idempotently (`add` of an existing object is a
+// no-op; the chain is flushed and refilled in the same transaction, so concurrent ADDs converge),
+// then replaces the pod's elements. Removal by address is `add element` + `delete element` in one
+// transaction, which succeeds whether or not the element was there (nft 1.0.6 has no `destroy`).
+// DEL and GC find elements by their owner comment, so they need neither the netns nor the IPAM.
+import { createHash } from 'node:crypto';
+import { CniError, ErrorCode } from '@podnet/core/cni';
+import type { NftRunner } from './nft.js';
+
+export interface MasqOwner {
+  containerId: string;
+  ifname: string;
+}
+
+export interface MasqEntry {
+  /** The pod address, without prefix. */
+  address: string;
+  family: 4 | 6;
+  /** The element comment: `ownerComment(owner)`. */
+  comment: string | undefined;
+}
+
+export function masqTableName(network: string): string {
+  return `podnet_masq_${createHash('sha256').update(network).digest('hex').slice(0, 12)}`;
+}
+
+const SAFE_COMMENT = /^[a-zA-Z0-9_.-]+\/[a-zA-Z0-9_.@+-]+$/;
+
+/** The element comment for an owner; hashed when it would not fit (128) or needs quoting. */
+export function ownerComment(owner: MasqOwner): string {
+  const plain = `${owner.containerId}/${owner.ifname}`;
+  if (plain.length <= 127 && SAFE_COMMENT.test(plain)) return plain;
+  return `sha256:${createHash('sha256').update(`${owner.containerId}\0${owner.ifname}`).digest('hex').slice(0, 32)}`;
+}
+
+const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+const IPV6 = /^[0-9a-fA-F:.]+$/;
+
+/** Split "addr/prefix" and check it is an address nft can take verbatim (no script injection). */
+function parseCidr(cidr: string): { address: string; prefix: number; family: 4 | 6 } {
+  const [address = '', prefixText, ...rest] = cidr.split('/');
+  const family = IPV4.test(address) ? 4 : address.includes(':') && IPV6.test(address) ? 6 : undefined;
+  const prefix = prefixText === undefined ? (family === 6 ? 128 : 32) : Number(prefixText);
+  if (!family || rest.length > 0 || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128)) {
+    throw new CniError(ErrorCode.InvalidConfig, `invalid address "${cidr}" for masquerade`, 'expected an IPv4 or IPv6 CIDR');
+  }
+  return { address, prefix, family };
+}
+
+export class Masquerade {
+  readonly table: string;
+
+  constructor(
+    readonly network: string,
+    private readonly nft: NftRunner,
+  ) {
+    this.table = masqTableName(network);
+  }
+
+  /**
+   * Masquerade the pod's addresses (CIDRs as IPAM gave them; their subnets join the exempt set)
+   * except towards `exempt` (cluster CIDRs). One transaction.
+   */
+  async add(owner: MasqOwner, addresses: readonly string[], exempt: readonly string[]): Promise<void> {
+    const t = `inet ${this.table}`;
+    const lines = [
+      `add table ${t} { comment "podnet masquerade network ${this.network}"; }`,
+      `add set ${t} pods4 { type ipv4_addr; }`,
+      `add set ${t} pods6 { type ipv6_addr; }`,
+      `add set ${t} nomasq4 { type ipv4_addr; flags interval; auto-merge; }`,
+      `add set ${t} nomasq6 { type ipv6_addr; flags interval; auto-merge; }`,
+      `add chain ${t} postrouting { type nat hook postrouting priority srcnat; policy accept; }`,
+      `flush chain ${t} postrouting`,
+      `add rule ${t} postrouting ip saddr @pods4 ip daddr != @nomasq4 ip daddr != 224.0.0.0/4 masquerade`,
+      `add rule ${t} postrouting ip6 saddr @pods6 ip6 daddr != @nomasq6 ip6 daddr != ff00::/8 masquerade`,
+    ];
+    const comment = ownerComment(owner);
+    for (const cidr of [...addresses, ...exempt]) {
+      const { address, prefix, family } = parseCidr(cidr);
+      lines.push(`add element ${t} nomasq${family} { ${address}/${prefix} }`);
+    }
+    for (const cidr of addresses) {
+      const { address, family } = parseCidr(cidr);
+      // Replace, do not merely add: a leaked element for a reused address keeps its old comment
+      // otherwise, and DEL by owner would then miss it.
+      lines.push(
+        `add element ${t} pods${family} { ${address} }`,
+        `delete element ${t} pods${family} { ${address} }`,
+        `add element ${t} pods${family} { ${address} comment "${comment}" }`,
+      );
+    }
+    await this.nft.apply(lines.join('\n') + '\n');
+  }
+
+  /** Remove these addresses' elements; succeeds when they (or the table) are gone. One transaction. */
+  async removeAddresses(addresses: readonly string[]): Promise<void> {
+    if (addresses.length === 0) return;
+    const t = `inet ${this.table}`;
+    const lines = [`add table ${t}`, `add set ${t} pods4 { type ipv4_addr; }`, `add set ${t} pods6 { type ipv6_addr; }`];
+    for (const cidr of addresses) {
+      const { address, family } = parseCidr(cidr);
+      lines.push(`add element ${t} pods${family} { ${address} }`, `delete element ${t} pods${family} { ${address} }`);
+    }
+    await this.nft.apply(lines.join('\n') + '\n');
+  }
+
+  /** The pod elements of this network; empty when the table does not exist. */
+  async list(): Promise<MasqEntry[]> {
+    const json = await this.nft.listJson(`list table inet ${this.table}`);
+    if (json === undefined) return [];
+    const out: MasqEntry[] = [];
+    const items = (json as { nftables?: unknown[] }).nftables ?? [];
+    for (const item of items) {
+      const set = (item as { set?: { name?: string; elem?: unknown[] } }).set;
+      if (!set || (set.name !== 'pods4' && set.name !== 'pods6')) continue;
+      for (const e of set.elem ?? []) {
+        // An element with a comment is `{elem: {val, comment}}`; without one, the bare value.
+        const wrapped = (e as { elem?: { val?: unknown; comment?: unknown } }).elem;
+        const val = wrapped ? wrapped.val : e;
+        if (typeof val !== 'string') continue;
+        out.push({
+          address: val,
+          family: set.name === 'pods4' ? 4 : 6,
+          comment: typeof wrapped?.comment === 'string' ? wrapped.comment : undefined,
+        });
+      }
+    }
+    return out;
+  }
+
+  /** DEL: remove the owner's elements, found by comment. Needs no netns, no IPAM, no prevResult. */
+  async removeOwner(owner: MasqOwner): Promise<void> {
+    const comment = ownerComment(owner);
+    const entries = (await this.list()).filter((e) => e.comment === comment);
+    await this.removeAddresses(entries.map((e) => e.address));
+  }
+
+  /**
+   * GC: remove the elements of owners not in `valid`; drop the whole table when no pod is left
+   * (GC is exclusive of ADD and DEL, so nothing races with that). Returns the removed entries.
+   */
+  async gc(valid: readonly MasqOwner[]): Promise<MasqEntry[]> {
+    const keep = new Set(valid.map(ownerComment));
+    const entries = await this.list();
+    const stale = entries.filter((e) => e.comment === undefined || !keep.has(e.comment));
+    if (stale.length === entries.length) {
+      await this.removeTable();
+    } else {
+      await this.removeAddresses(stale.map((e) => e.address));
+    }
+    return stale;
+  }
+
+  /** Delete the table; succeeds when it does not exist. */
+  async removeTable(): Promise<void> {
+    await this.nft.apply(`add table inet ${this.table}\ndelete table inet ${this.table}\n`);
+  }
+}

@@ -1,0 +1,74 @@
+// Running the `nft` binary: one process per transaction, the script on stdin (`nft -f -`), so a
+// whole change is applied atomically by the kernel or not at all.
+import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { CniError, ErrorCode } from '@podnet/core/cni';
+
+export interface NftRunner {
+  /** Apply a script as one transaction. */
+  apply(script: string): Promise<void>;
+  /** Run one `list` command with JSON output; undefined when the object does not exist. */
+  listJson(command: string): Promise<unknown | undefined>;
+}
+
+/** Runtimes often call plugins with a PATH lacking the sbin directories where nft lives. */
+const FALLBACK_DIRS = ['/usr/sbin', '/sbin', '/usr/local/sbin'];
+
+let cachedBinary: string | undefined;
+
+export function findNft(pathEnv = process.env['PATH'] ?? ''): string {
+  if (cachedBinary) return cachedBinary;
+  for (const dir of [...pathEnv.split(delimiter).filter(Boolean), ...FALLBACK_DIRS]) {
+    const candidate = join(dir, 'nft');
+    try {
+      accessSync(candidate, constants.X_OK);
+      cachedBinary = candidate;
+      return candidate;
+    } catch {
+      // not here: next directory
+    }
+  }
+  throw new CniError(
+    ErrorCode.IoFailure,
+    'nft not found',
+    `"ipMasq" needs the nftables command line tool; looked in PATH and ${FALLBACK_DIRS.join(', ')}`,
+  );
+}
+
+export const nftBinary: NftRunner = {
+  async apply(script) {
+    const { code, stderr } = await run(['-f', '-'], script);
+    if (code !== 0) {
+      throw new CniError(ErrorCode.IoFailure, 'nft transaction failed', `${stderr.trim()}\nscript:\n${script}`);
+    }
+  },
+  async listJson(command) {
+    const { code, stdout, stderr } = await run(['-j', ...command.split(' ')], undefined);
+    if (code !== 0) {
+      if (/No such file or directory/.test(stderr)) return undefined;
+      throw new CniError(ErrorCode.IoFailure, `nft ${command} failed`, stderr.trim());
+    }
+    try {
+      return JSON.parse(stdout) as unknown;
+    } catch (err) {
+      throw new CniError(ErrorCode.IoFailure, `nft ${command}: output is not JSON`, String(err));
+    }
+  },
+};
+
+function run(args: string[], stdin: string | undefined): Promise<{ code: number; stdout: string; stderr: string }> {
+  const binary = findNft();
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e) => reject(new CniError(ErrorCode.IoFailure, `cannot run ${binary}`, e.message, { cause: e })));
+    child.on('close', (code) =>
+      resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }),
+    );
+    child.stdin.end(stdin ?? '');
+  });
+}
