@@ -1,4 +1,5 @@
 // What a plugin implements; the skel (skel.ts) turns a process's env + stdin into these calls.
+import type { Logger } from './log.js';
 import type { Attachment, NetConf, Result } from './types.js';
 
 /** Arguments of ADD, DEL and CHECK, already validated by the skel. */
@@ -17,6 +18,8 @@ export interface CmdArgs {
   stdin: Buffer;
   /** The environment of the call, for delegates (they get the same env). */
   env: Readonly<Record<string, string | undefined>>;
+  /** The call's logger (stderr, plus the config's logFile); the skel always sets it. */
+  log?: Logger;
 }
 
 export interface GcArgs {
@@ -26,6 +29,7 @@ export interface GcArgs {
   env: Readonly<Record<string, string | undefined>>;
   /** `cni.dev/valid-attachments` (or the older `cni.dev/attachments`). */
   validAttachments: Attachment[];
+  log?: Logger;
 }
 
 export interface StatusArgs {
@@ -33,6 +37,7 @@ export interface StatusArgs {
   config: NetConf;
   stdin: Buffer;
   env: Readonly<Record<string, string | undefined>>;
+  log?: Logger;
 }
 
 export interface Plugin {
@@ -43,4 +48,9 @@ export interface Plugin {
   gc?(args: GcArgs): Promise<void>;
   /** Absent: STATUS reports ready. */
   status?(args: StatusArgs): Promise<void>;
+  /**
+   * The CNI_ARGS keys this plugin understands (e.g. IP, MAC, ...KUBERNETES_ARGS). When set, any
+   * other key is code 2 unless the runtime sent IgnoreUnknown=1. Absent: every key is accepted.
+   */
+  readonly knownArgs?: readonly string[];
 }

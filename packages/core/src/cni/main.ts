@@ -1,0 +1,64 @@
+// The process binding of the skel: real env, all of stdin, fd 1/2, exit. Synchronous fd I/O keeps
+// the CNI hot path short (no stream objects) and guarantees the output is written before exit.
+import { readFileSync, readSync, writeSync } from 'node:fs';
+import { isatty } from 'node:tty';
+import type { Plugin } from './plugin.js';
+import { runPlugin } from './skel.js';
+
+/** Run `plugin` as this process's CNI call and exit with its code. */
+export async function pluginMain(plugin: Plugin, about?: string): Promise<never> {
+  const env = process.env;
+  // Without a command nothing reads stdin; a terminal on stdin would block forever.
+  const stdin = env.CNI_COMMAND && !isatty(0) ? readStdin() : Buffer.alloc(0);
+  const code = await runPlugin(
+    plugin,
+    { env, stdin, stdout: (s) => writeAll(1, s), stderr: (s) => writeAll(2, s) },
+    about === undefined ? {} : { about },
+  );
+  process.exit(code);
+}
+
+function readStdin(): Buffer {
+  try {
+    return readFileSync(0);
+  } catch (err) {
+    // A closed stdin reads as empty; the skel then reports the missing config (code 6).
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EAGAIN') return readNonBlocking();
+    if (code === 'EBADF' || code === 'ENXIO' || code === 'EINVAL') return Buffer.alloc(0);
+    throw err;
+  }
+}
+
+/** stdin left O_NONBLOCK by the parent: poll-read until EOF. */
+function readNonBlocking(): Buffer {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(65536);
+  for (;;) {
+    try {
+      const n = readSync(0, buf);
+      if (n === 0) return Buffer.concat(chunks);
+      chunks.push(Buffer.from(buf.subarray(0, n)));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      sleepMs(2);
+    }
+  }
+}
+
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function writeAll(fd: number, s: string): void {
+  const data = Buffer.from(s);
+  let off = 0;
+  while (off < data.length) {
+    try {
+      off += writeSync(fd, data, off);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      sleepMs(2);
+    }
+  }
+}
