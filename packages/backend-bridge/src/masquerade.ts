@@ -19,6 +19,8 @@
 // DEL and GC find elements by their owner comment, so they need neither the netns nor the IPAM.
 import { createHash } from 'node:crypto';
 import { CniError, ErrorCode } from '@podnet/core/cni';
+import { parseCidr } from './cidr.js';
+import type { Cidr } from './cidr.js';
 import type { NftRunner } from './nft.js';
 
 export interface MasqOwner {
@@ -47,18 +49,11 @@ export function ownerComment(owner: MasqOwner): string {
   return `sha256:${createHash('sha256').update(`${owner.containerId}\0${owner.ifname}`).digest('hex').slice(0, 32)}`;
 }
 
-const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
-const IPV6 = /^[0-9a-fA-F:.]+$/;
-
-/** Split "addr/prefix" and check it is an address nft can take verbatim (no script injection). */
-function parseCidr(cidr: string): { address: string; prefix: number; family: 4 | 6 } {
-  const [address = '', prefixText, ...rest] = cidr.split('/');
-  const family = IPV4.test(address) ? 4 : address.includes(':') && IPV6.test(address) ? 6 : undefined;
-  const prefix = prefixText === undefined ? (family === 6 ? 128 : 32) : Number(prefixText);
-  if (!family || rest.length > 0 || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128)) {
-    throw new CniError(ErrorCode.InvalidConfig, `invalid address "${cidr}" for masquerade`, 'expected an IPv4 or IPv6 CIDR');
-  }
-  return { address, prefix, family };
+/** Parse "addr/prefix"; nft gets only the canonical re-formatted text (no script injection). */
+function cidrOf(text: string): Cidr {
+  const cidr = parseCidr(text);
+  if (!cidr) throw new CniError(ErrorCode.InvalidConfig, `invalid address "${text}" for masquerade`, 'expected an IPv4 or IPv6 CIDR');
+  return cidr;
 }
 
 export class Masquerade {
@@ -90,11 +85,11 @@ export class Masquerade {
     ];
     const comment = ownerComment(owner);
     for (const cidr of [...addresses, ...exempt]) {
-      const { address, prefix, family } = parseCidr(cidr);
+      const { address, prefix, family } = cidrOf(cidr);
       lines.push(`add element ${t} nomasq${family} { ${address}/${prefix} }`);
     }
     for (const cidr of addresses) {
-      const { address, family } = parseCidr(cidr);
+      const { address, family } = cidrOf(cidr);
       // Replace, do not merely add: a leaked element for a reused address keeps its old comment
       // otherwise, and DEL by owner would then miss it.
       lines.push(
@@ -112,7 +107,7 @@ export class Masquerade {
     const t = `inet ${this.table}`;
     const lines = [`add table ${t}`, `add set ${t} pods4 { type ipv4_addr; }`, `add set ${t} pods6 { type ipv6_addr; }`];
     for (const cidr of addresses) {
-      const { address, family } = parseCidr(cidr);
+      const { address, family } = cidrOf(cidr);
       lines.push(`add element ${t} pods${family} { ${address} }`, `delete element ${t} pods${family} { ${address} }`);
     }
     await this.nft.apply(lines.join('\n') + '\n');
