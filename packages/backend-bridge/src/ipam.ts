@@ -1,0 +1,76 @@
+// The IPAM seam: the built-in `podnet-ipam` runs in-process (no second process, no second Node/Bun
+// start); any other `ipam.type` is executed from CNI_PATH as the spec's delegate.
+import { delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus, toCniError } from '@podnet/core/cni';
+import type { CmdArgs, GcArgs, NetConf, Plugin, Result, StatusArgs } from '@podnet/core/cni';
+
+/** The `ipam.type` served in-process. */
+export const BUILTIN_IPAM_TYPE = 'podnet-ipam';
+
+export interface IpamSeam {
+  /** The in-process IPAM plugin for BUILTIN_IPAM_TYPE. */
+  builtin: Plugin;
+}
+
+/**
+ * One call's IPAM: `type` from the config; `config` is what the IPAM receives (the stdin config,
+ * or the one a backend rewrote with `resolveConfig`, e.g. with the node lease subnet).
+ */
+export class Ipam {
+  constructor(
+    private readonly seam: IpamSeam,
+    readonly type: string,
+    private readonly config: NetConf,
+    /** True when `config` differs from the stdin bytes: delegates then get `config` re-encoded. */
+    private readonly rewritten: boolean,
+  ) {}
+
+  get builtin(): boolean {
+    return this.type === BUILTIN_IPAM_TYPE;
+  }
+
+  /**
+   * Allocate. If it fails, DEL is sent before rethrowing (spec: "a delete must still be executed
+   * even if the add fails"), so a half-done allocation never survives.
+   */
+  async add(args: CmdArgs): Promise<Result> {
+    try {
+      if (this.builtin) return await this.seam.builtin.add(this.#cmd(args));
+      return await delegateAdd(this.type, args, this.#options());
+    } catch (err) {
+      try {
+        await this.del(args);
+      } catch (delErr) {
+        args.log?.warn(`IPAM DEL after failed ADD: ${toCniError(delErr).message}`);
+      }
+      throw err;
+    }
+  }
+
+  async del(args: CmdArgs): Promise<void> {
+    if (this.builtin) return this.seam.builtin.del(this.#cmd(args));
+    return delegateDel(this.type, args, this.#options());
+  }
+
+  async check(args: CmdArgs): Promise<void> {
+    if (this.builtin) return this.seam.builtin.check(this.#cmd(args));
+    return delegateCheck(this.type, args, this.#options());
+  }
+
+  async gc(args: GcArgs): Promise<void> {
+    if (this.builtin) return this.seam.builtin.gc?.({ ...args, config: this.config });
+    return delegateGc(this.type, args, this.#options());
+  }
+
+  async status(args: StatusArgs): Promise<void> {
+    if (this.builtin) return this.seam.builtin.status?.({ ...args, config: this.config });
+    return delegateStatus(this.type, args, this.#options());
+  }
+
+  #cmd(args: CmdArgs): CmdArgs {
+    return { ...args, config: this.config };
+  }
+
+  #options(): { config?: Record<string, unknown> } {
+    return this.rewritten ? { config: this.config } : {};
+  }
+}
