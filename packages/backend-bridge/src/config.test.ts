@@ -39,7 +39,6 @@ describe('parseBridgeConfig', () => {
   it('reads every bridge key', () => {
     const c = parse({
       bridge: 'br-x',
-      isGateway: true,
       forceAddress: true,
       ipMasq: true,
       mtu: 1400,
@@ -50,7 +49,7 @@ describe('parseBridgeConfig', () => {
     });
     expect(c).toMatchObject({
       bridge: 'br-x',
-      isGateway: true,
+      isGateway: false,
       isDefaultGateway: false,
       forceAddress: true,
       ipMasq: true,
@@ -152,6 +151,13 @@ describe('parseBridgeConfig', () => {
     expect(f.code).toBe(7);
     expect(f.msg).toContain('hairpinMode');
     expect(f.msg).toContain('promiscMode');
+  });
+
+  it.each(['isGateway', 'isDefaultGateway'])('vlan with %s is code 7 naming both', (key) => {
+    const f = failure(() => parse({ vlan: 10, [key]: true, ipam }));
+    expect(f.code).toBe(7);
+    expect(f.msg).toContain('"vlan"');
+    expect(f.msg).toContain(key);
   });
 
   it.each(['isGateway', 'isDefaultGateway', 'ipMasq'])('%s without an IPAM type is code 7', (key) => {

@@ -148,6 +148,14 @@ export function parseBridgeConfig(
     throw invalid('vlan', vlan, 'an integer from 0 to 4094 (0 means no VLAN)');
   }
 
+  if (vlan !== undefined && vlan !== 0 && isGateway) {
+    throw new CniError(
+      ErrorCode.InvalidConfig,
+      `invalid config: "vlan" ${vlan} with "${isDefaultGateway ? 'isDefaultGateway' : 'isGateway'}"`,
+      'podnet-bridge puts pods of a VLAN on an L2 segment only; the gateway address on the bridge is not in that VLAN. Use a separate bridge per network instead, or drop "vlan"',
+    );
+  }
+
   const ipam = parseIpam(conf.ipam);
   if (!ipam) {
     for (const key of ['isGateway', 'isDefaultGateway', 'ipMasq'] as const) {

@@ -1,0 +1,83 @@
+// ADD, orchestration only: each step is a named module; each change pushes its undo, so any
+// failure reverts everything this call did (veth, addresses, IPAM allocation, nft elements, a
+// bridge it created) before the error goes back to the runtime.
+import { CniError, ErrorCode, toCniError } from '@podnet/core/cni';
+import type { CmdArgs, Result } from '@podnet/core/cni';
+import { buildResult, planAddressing } from './addressing.js';
+import { enableForwarding, ensureBridge, ensureGatewayAddresses, removeBridgeIfUnused, removeBridgeAddresses } from './bridge-device.js';
+import type { BridgePodHalfOptions } from './context.js';
+import { openCall } from './context.js';
+import { configureHostPort, deleteHostVeth } from './host-port.js';
+import { hostVethName, ownerAlias } from './host-veth.js';
+import { PodSide } from './pod-netns.js';
+import { configurePod, createPodVeth } from './pod-interface.js';
+import { UndoList } from './undo.js';
+
+export async function add(options: BridgePodHalfOptions, args: CmdArgs): Promise<Result> {
+  if (!args.netns) throw new CniError(ErrorCode.InvalidEnvironment, 'CNI_NETNS is required for ADD', 'the pod network namespace path');
+  const call = await openCall(options, args.config, args.args);
+  const { cfg, host, ipam, masq } = call;
+  const pod = PodSide.open(args.netns);
+  const undo = new UndoList();
+  try {
+    const bridge = ensureBridge(host, {
+      name: cfg.bridge,
+      promisc: cfg.promiscMode,
+      vlanFiltering: cfg.vlan !== undefined,
+      ...(cfg.mtu !== undefined ? { mtu: cfg.mtu } : {}),
+    });
+    if (bridge.created) undo.push(`delete bridge ${cfg.bridge}`, () => removeBridgeIfUnused(host, bridge.link));
+
+    let ipamResult: Result | undefined;
+    if (ipam) {
+      ipamResult = await ipam.add(args);
+      undo.push(`IPAM DEL (${ipam.type})`, () => ipam.del(args));
+    }
+    const plan = planAddressing(cfg, ipamResult);
+
+    const hostName = hostVethName(cfg.network, args.containerId, args.ifname);
+    const veth = createPodVeth(host, pod, {
+      hostName,
+      ifname: args.ifname,
+      alias: ownerAlias({ network: cfg.network, containerId: args.containerId, ifname: args.ifname }),
+      mtu: cfg.mtu ?? bridge.link.mtu,
+      master: bridge.link.index,
+      ...(cfg.mac !== undefined ? { mac: cfg.mac } : {}),
+    });
+    // Deleting the host end removes the pod end with it.
+    undo.push(`delete veth ${hostName}`, () => deleteHostVeth(host, hostName));
+
+    configurePod(pod, veth.pod, plan);
+    configureHostPort(host, veth.host, { hairpin: cfg.hairpinMode, ...(cfg.vlan !== undefined ? { vlan: cfg.vlan } : {}) });
+
+    if (plan.bridgeAddresses.length > 0) {
+      const added = ensureGatewayAddresses(host, bridge.link, plan.bridgeAddresses, cfg.forceAddress);
+      if (added.length > 0) undo.push(`remove gateway addresses from ${cfg.bridge}`, () => removeBridgeAddresses(host, bridge.link, added));
+      enableForwarding(host, new Set(plan.bridgeAddresses.map((a) => a.family)));
+    }
+
+    if (cfg.ipMasq && plan.addresses.length > 0) {
+      const addresses = plan.addresses.map((a) => a.cidr);
+      await masq.add({ containerId: args.containerId, ifname: args.ifname }, addresses, cfg.masqExempt);
+      undo.push('remove masquerade elements', () => masq.removeAddresses(addresses));
+    }
+
+    const result = buildResult(cfg, ipamResult, plan, {
+      bridge: { name: cfg.bridge, mac: bridge.link.mac },
+      host: { name: hostName, mac: veth.host.mac },
+      pod: { name: args.ifname, mac: veth.pod.mac, mtu: veth.pod.mtu, sandbox: args.netns },
+    });
+    undo.commit();
+    return result;
+  } catch (err) {
+    const failures = await undo.rollback();
+    for (const f of failures) args.log?.warn(`rollback: ${f}`);
+    const e = toCniError(err);
+    if (failures.length === 0) throw e;
+    const note = `rollback incomplete: ${failures.join('; ')}`;
+    throw new CniError(e.code, e.msg, e.details ? `${e.details}; ${note}` : note, { cause: err });
+  } finally {
+    pod.close();
+    call.close();
+  }
+}

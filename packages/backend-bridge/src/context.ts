@@ -1,0 +1,59 @@
+// What every verb starts from: the validated config, the IPAM of this call, the masquerade table
+// of this network, and the node side (its netns and netlink socket).
+import type { NetConf, Plugin } from '@podnet/core/cni';
+import { parseBridgeConfig } from './config.js';
+import type { BridgeConfig } from './config.js';
+import { HostSide } from './host.js';
+import { Ipam } from './ipam.js';
+import { Masquerade } from './masquerade.js';
+import { nftBinary } from './nft.js';
+import type { NftRunner } from './nft.js';
+
+export interface BridgePodHalfOptions {
+  /** The bridge when the config names none. Default `podnet0`. */
+  defaultBridge?: string;
+  /** Top-level config keys a backend built on this pod half adds (it validates them itself). */
+  extraKeys?: readonly string[];
+  /**
+   * Adjust the parsed config before any work: host-gw and VXLAN fill `ipam` with the node's lease
+   * subnet, `mtu`, `isGateway` and `masqExempt` (the cluster range). Called for every verb, DEL
+   * and GC included, so it must not fail when the lease is gone (keep what the config says).
+   */
+  resolveConfig?: (config: BridgeConfig, raw: NetConf) => BridgeConfig | Promise<BridgeConfig>;
+  /** The in-process IPAM plugin behind `ipam.type: "podnet-ipam"`. */
+  builtinIpam: Plugin;
+  /**
+   * The node's netns path. Default: the calling thread's, where a runtime runs a CNI executable.
+   * Tests pass a "node" netns they created.
+   */
+  hostNetns?: string;
+  /** Masquerade backend; default the `nft` binary, run in the node's netns. */
+  nft?: NftRunner;
+}
+
+/** CNI_ARGS keys the bridge reads (IP for the IPAM). */
+export const BRIDGE_ARGS = ['IP', 'MAC'] as const;
+
+export interface CallContext {
+  cfg: BridgeConfig;
+  host: HostSide;
+  /** Absent for an L2-only network. */
+  ipam: Ipam | undefined;
+  masq: Masquerade;
+  /** Release the node side (netlink socket, netns handle). */
+  close(): void;
+}
+
+export async function openCall(options: BridgePodHalfOptions, conf: NetConf, cniArgs: Readonly<Record<string, string>>): Promise<CallContext> {
+  let cfg = parseBridgeConfig(conf, cniArgs, {
+    defaultBridge: options.defaultBridge ?? 'podnet0',
+    ...(options.extraKeys ? { extraKeys: options.extraKeys } : {}),
+  });
+  if (options.resolveConfig) cfg = await options.resolveConfig(cfg, conf);
+  const host = HostSide.open(options.hostNetns);
+  const rewritten = cfg.ipam !== conf.ipam;
+  const ipamConf: NetConf = rewritten ? { ...conf, ...(cfg.ipam ? { ipam: cfg.ipam } : {}) } : conf;
+  const ipam = cfg.ipam ? new Ipam({ builtin: options.builtinIpam }, cfg.ipam.type, ipamConf, rewritten) : undefined;
+  const masq = new Masquerade(cfg.network, options.nft ?? nftBinary(host.enter));
+  return { cfg, host, ipam, masq, close: () => host.close() };
+}

@@ -1,0 +1,34 @@
+// GC: remove what belongs to attachments the runtime no longer has. Ownership of a host veth is
+// its ifalias `podnet:<network>:<containerID>:<ifname>` written at ADD, accepted only when the
+// link's name is the hash of that owner (so neither a renamed link nor another network's veth on
+// the same bridge is touched). Every part runs; the errors are reported together.
+import type { GcArgs } from '@podnet/core/cni';
+import { BestEffort } from './best-effort.js';
+import type { BridgePodHalfOptions } from './context.js';
+import { openCall } from './context.js';
+import { deleteHostVeth, listPodVeths } from './host-port.js';
+
+export async function gc(options: BridgePodHalfOptions, args: GcArgs): Promise<void> {
+  const call = await openCall(options, args.config, {});
+  const { cfg, host, ipam, masq } = call;
+  const valid = new Set(args.validAttachments.map((a) => `${a.containerID}\0${a.ifname}`));
+  const run = new BestEffort('GC', args.log);
+  try {
+    await run.step('list host veths', async () => {
+      for (const veth of await listPodVeths(host)) {
+        if (veth.owner.network !== cfg.network || valid.has(`${veth.owner.containerId}\0${veth.owner.ifname}`)) continue;
+        args.log?.info(`GC: deleting ${veth.name} of ${veth.owner.containerId}/${veth.owner.ifname}`);
+        await run.step(`delete host veth ${veth.name}`, () => deleteHostVeth(host, veth.name));
+      }
+    });
+    if (cfg.ipMasq) {
+      await run.step('masquerade', () =>
+        masq.gc(args.validAttachments.map((a) => ({ containerId: a.containerID, ifname: a.ifname }))),
+      );
+    }
+    if (ipam) await run.step(`IPAM GC (${ipam.type})`, () => ipam.gc(args));
+  } finally {
+    call.close();
+  }
+  run.finish();
+}

@@ -1,0 +1,69 @@
+// The host end of a pod's veth as a bridge port: port options (hairpin, access VLAN), deletion
+// by name (idempotent), and finding this network's ports by their owner alias (GC).
+import { CniError, ErrorCode } from '@podnet/core/cni';
+import { bridgePortSet, getLink, linkDel, linkDump } from '@podnet/core/netlink';
+import type { Link, NlRequest } from '@podnet/core/netlink';
+import type { HostSide } from './host.js';
+import { parseOwnerAlias } from './host-veth.js';
+import type { VethOwner } from './host-veth.js';
+import { decodeNameAndAlias, portVlanAdd, portVlanDel } from './rtnl-adapter.js';
+
+const RTM_NEWLINK = 16;
+/** The bridge's default VLAN, which a port leaves when it gets its own access VLAN. */
+const DEFAULT_VLAN = 1;
+
+export interface PortOptions {
+  hairpin: boolean;
+  /** Access VLAN (PVID, untagged); the port leaves the default VLAN 1. */
+  vlan?: number;
+}
+
+/** Port options of the host veth (already enslaved and up at creation). One batch, or nothing. */
+export function configureHostPort(host: HostSide, port: Link, options: PortOptions): void {
+  const reqs: NlRequest[] = [];
+  if (options.hairpin) reqs.push(bridgePortSet(port.index, { hairpin: true }));
+  if (options.vlan !== undefined) reqs.push(portVlanAdd(port.index, options.vlan, true), portVlanDel(port.index, DEFAULT_VLAN));
+  if (reqs.length > 0) host.nl.batch(reqs);
+}
+
+/** Delete a host veth by name (its pod end goes with it). Succeeds when it does not exist. */
+export function deleteHostVeth(host: HostSide, name: string): void {
+  try {
+    host.nl.request(linkDel(name));
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'ENODEV') throw err;
+  }
+}
+
+export interface OwnedVeth {
+  name: string;
+  owner: VethOwner;
+}
+
+/** Every veth on the node carrying a podnet owner alias that matches its name. */
+export function listPodVeths(host: HostSide): OwnedVeth[] {
+  const out: OwnedVeth[] = [];
+  for (const m of host.nl.dump(linkDump({ kind: 'veth' }))) {
+    if (m.type !== RTM_NEWLINK) continue;
+    const { name, alias } = decodeNameAndAlias(m);
+    if (!name) continue;
+    const owner = parseOwnerAlias(name, alias);
+    if (owner) out.push({ name, owner });
+  }
+  return out;
+}
+
+/** CHECK: the host veth exists, is a port of `bridge`, and is the peer of the pod interface. */
+export function checkHostPort(host: HostSide, name: string, bridge: Link, podLink: Link): Link {
+  const link = getLink(host.nl, name);
+  if (!link) throw new CniError(ErrorCode.Internal, `host veth "${name}" does not exist`);
+  if (link.kind !== 'veth') throw new CniError(ErrorCode.Internal, `host link "${name}" is a ${link.kind ?? 'device'}, not a veth`);
+  if (link.master !== bridge.index) {
+    throw new CniError(ErrorCode.Internal, `host veth "${name}" is not a port of bridge "${bridge.name}"`, `its master is ${link.master === undefined ? 'none' : `#${link.master}`}`);
+  }
+  // Each end's IFLA_LINK is the other's ifindex (in its own netns).
+  if (link.parent !== podLink.index || podLink.parent !== link.index) {
+    throw new CniError(ErrorCode.Internal, `host veth "${name}" is not the peer of pod interface "${podLink.name}"`);
+  }
+  return link;
+}

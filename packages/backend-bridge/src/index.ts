@@ -1,0 +1,19 @@
+// @podnet/backend-bridge: pods on a Linux bridge. `backend` is what the CNI app selects at build
+// time; the building blocks below are what host-gw and VXLAN reuse for their pod half.
+import type { Backend } from '@podnet/core/backend';
+import { builtinIpam } from './builtin-ipam.js';
+import { createBridgePodHalf } from './pod-half.js';
+
+export const backend = { name: 'bridge', pod: createBridgePodHalf({ builtinIpam }) } satisfies Backend;
+
+export { createBridgePodHalf } from './pod-half.js';
+export type { BridgePodHalfOptions } from './context.js';
+export { parseBridgeConfig } from './config.js';
+export type { BridgeConfig, ParseOptions } from './config.js';
+export { hostVethName, ownerAlias, parseOwnerAlias } from './host-veth.js';
+export type { VethOwner } from './host-veth.js';
+export { Masquerade, masqTableName, ownerComment } from './masquerade.js';
+export type { MasqEntry, MasqOwner } from './masquerade.js';
+export { nftBinary } from './nft.js';
+export type { Enter, NftRunner } from './nft.js';
+export { BUILTIN_IPAM_TYPE } from './ipam.js';
