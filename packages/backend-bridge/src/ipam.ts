@@ -1,7 +1,7 @@
 // The IPAM seam: the built-in `podnet-ipam` runs in-process (no second process, no second Node/Bun
 // start); any other `ipam.type` is executed from CNI_PATH as the spec's delegate.
-import { delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus, toCniError } from '@podnet/core/cni';
-import type { CmdArgs, GcArgs, NetConf, Plugin, Result, StatusArgs } from '@podnet/core/cni';
+import { delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus, execDelegate, toCniError } from '@podnet/core/cni';
+import type { CmdArgs, DelegateContext, GcArgs, NetConf, Plugin, Result, StatusArgs } from '@podnet/core/cni';
 
 /** The `ipam.type` served in-process. */
 export const BUILTIN_IPAM_TYPE = 'podnet-ipam';
@@ -56,14 +56,36 @@ export class Ipam {
     return delegateCheck(this.type, args, this.#options());
   }
 
+  /** GC; a delegate older than spec 1.1.0 (no GC) is skipped with a warning. */
   async gc(args: GcArgs): Promise<void> {
     if (this.builtin) return this.seam.builtin.gc?.({ ...args, config: this.config });
-    return delegateGc(this.type, args, this.#options());
+    if (!(await this.#delegateHasGcStatus(args))) {
+      args.log?.warn(`IPAM "${this.type}" predates CNI 1.1.0 (no GC): its stale allocations stay`);
+      return;
+    }
+    await delegateGc(this.type, args, this.#options());
   }
 
+  /** STATUS; a delegate older than spec 1.1.0 has no STATUS, which the spec reads as ready. */
   async status(args: StatusArgs): Promise<void> {
     if (this.builtin) return this.seam.builtin.status?.({ ...args, config: this.config });
-    return delegateStatus(this.type, args, this.#options());
+    // The spec: a plugin without STATUS is taken as ready.
+    if (!(await this.#delegateHasGcStatus(args))) return;
+    await delegateStatus(this.type, args, this.#options());
+  }
+
+  /**
+   * GC and STATUS exist from spec 1.1.0. A delegate built earlier (Debian's host-local 1.1.1)
+   * fails them in ways that cannot be told from a real failure, so ask its VERSION first.
+   */
+  async #delegateHasGcStatus(ctx: DelegateContext): Promise<boolean> {
+    const out = await execDelegate(this.type, 'VERSION', ctx, { config: { cniVersion: '1.1.0' } });
+    try {
+      const info = JSON.parse(out) as { supportedVersions?: unknown };
+      return Array.isArray(info.supportedVersions) && info.supportedVersions.includes('1.1.0');
+    } catch {
+      return false;
+    }
   }
 
   #cmd(args: CmdArgs): CmdArgs {
@@ -74,3 +96,4 @@ export class Ipam {
     return this.rewritten ? { config: this.config } : {};
   }
 }
+
