@@ -10,7 +10,7 @@ import { openCall } from './context.js';
 import { configureHostPort, deleteHostVeth } from './host-port.js';
 import { hostVethName, ownerAlias } from './host-veth.js';
 import { PodSide } from './pod-netns.js';
-import { configurePod, createPodVeth } from './pod-interface.js';
+import { configurePod, createPodVeth, ensureIfnameFree } from './pod-interface.js';
 import { UndoList } from './undo.js';
 
 export async function add(options: BridgePodHalfOptions, args: CmdArgs): Promise<Result> {
@@ -20,6 +20,7 @@ export async function add(options: BridgePodHalfOptions, args: CmdArgs): Promise
   const pod = PodSide.open(args.netns);
   const undo = new UndoList();
   try {
+    ensureIfnameFree(pod, args.ifname);
     const bridge = ensureBridge(host, {
       name: cfg.bridge,
       promisc: cfg.promiscMode,

@@ -48,7 +48,7 @@ export function ensureBridge(host: HostSide, spec: BridgeSpec): EnsuredBridge {
       host.enter(() => trySysctl(['net', 'ipv6', 'conf', spec.name, 'accept_ra'], 0));
     } catch (err) {
       // A concurrent ADD created it first: reuse it.
-      if ((err as { code?: unknown }).code !== 'EEXIST') throw err;
+      if ((err as { code?: unknown }).code !== 'EEXIST') throw vlanUnsupported(err, spec);
     }
     link = getLink(nl, spec.name);
     if (!link) throw new CniError(ErrorCode.IoFailure, `bridge "${spec.name}" vanished right after it was created`);
@@ -65,11 +65,26 @@ export function ensureBridge(host: HostSide, spec: BridgeSpec): EnsuredBridge {
   if (spec.promisc && (link.flags & 0x100) === 0) fixes.push(linkSet(link.index, { promisc: true }));
   if (spec.vlanFiltering && !link.bridge?.vlanFiltering) fixes.push(bridgeVlanFilteringSet(link.index, true));
   if (fixes.length > 0) {
-    nl.batch(fixes);
+    try {
+      nl.batch(fixes);
+    } catch (err) {
+      throw vlanUnsupported(err, spec);
+    }
     link = getLink(nl, spec.name) ?? link;
   }
   if (!link.mac) throw new CniError(ErrorCode.IoFailure, `bridge "${spec.name}" has no MAC address`);
   return { link: link as Link & { mac: string }, created };
+}
+
+/** Kernels built without CONFIG_BRIDGE_VLAN_FILTERING refuse vlan_filtering with EOPNOTSUPP. */
+function vlanUnsupported(err: unknown, spec: BridgeSpec): unknown {
+  if (!spec.vlanFiltering || (err as { code?: unknown }).code !== 'EOPNOTSUPP') return err;
+  return new CniError(
+    ErrorCode.InvalidConfig,
+    `"vlan": the node's kernel has no bridge VLAN filtering (bridge "${spec.name}": EOPNOTSUPP)`,
+    'it needs CONFIG_BRIDGE_VLAN_FILTERING; drop "vlan" on this node',
+    { cause: err },
+  );
 }
 
 /** Rollback of a bridge this call created: delete it unless another pod's port is on it by now. */

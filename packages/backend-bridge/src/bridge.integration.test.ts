@@ -293,6 +293,98 @@ describe('bridge pod half', () => {
     });
   });
 
+  it('re-ADD of an existing attachment fails and leaves the first one intact', async () => {
+    freshPods(1);
+    const first = await cni('ADD', conf(), podEnv(0));
+    expect(first.code).toBe(0);
+    const again = await cni('ADD', conf(), podEnv(0));
+    expect(again.code).toBe(1);
+    expect(again.out.msg).toContain('"eth0" already exists');
+    expect(allocations()).toEqual(['10.99.0.2']);
+    expect(nodeLinks().map((l) => l.ifname)).toContain(hostVethName(NET, 'pnt-ctr-0', 'eth0'));
+    expect((await cni('CHECK', { ...conf(), prevResult: first.out }, podEnv(0))).code).toBe(0);
+  });
+
+  describe('options', () => {
+    it('dual-stack, MAC from CNI_ARGS, mtu, hairpin', async () => {
+      freshPods(2);
+      const ipam = { ranges: [[{ subnet: '10.99.0.0/24' }], [{ subnet: 'fd99::/64' }]] };
+      const c = conf({ mtu: 1400, hairpinMode: true }, ipam);
+      const a = await cni('ADD', c, podEnv(0, { CNI_ARGS: 'IgnoreUnknown=1;MAC=0a:58:0a:63:00:42;K8S_POD_NAME=x' }));
+      expect(a.code, JSON.stringify(a.out) + a.stderr).toBe(0);
+      const b = await cni('ADD', c, podEnv(1));
+      expect(b.code, JSON.stringify(b.out)).toBe(0);
+      expect(a.out.ips).toEqual([
+        { address: '10.99.0.2/24', gateway: '10.99.0.1', interface: 2 },
+        { address: 'fd99::2/64', gateway: 'fd99::1', interface: 2 },
+      ]);
+      expect(a.out.routes).toEqual([
+        { dst: '0.0.0.0/0', gw: '10.99.0.1' },
+        { dst: '::/0', gw: 'fd99::1' },
+      ]);
+      const eth0 = ipj(PODS[0]!, 'addr', 'show', 'dev', 'eth0')[0];
+      expect(eth0.address).toBe('0a:58:0a:63:00:42');
+      expect(a.out.interfaces[2].mac).toBe('0a:58:0a:63:00:42');
+      expect(eth0.mtu).toBe(1400);
+      const v6 = eth0.addr_info.find((x: any) => x.local === 'fd99::2');
+      expect(v6).toBeDefined();
+      expect(v6.tentative).toBeUndefined();
+      expect(ipj(PODS[0]!, '-6', 'route', 'show', 'default')[0]).toMatchObject({ gateway: 'fd99::1', dev: 'eth0' });
+      const hostName = hostVethName(NET, 'pnt-ctr-0', 'eth0');
+      expect(ipj(NODE, 'link', 'show', 'dev', hostName)[0].mtu).toBe(1400);
+      const port = JSON.parse(execFileSync('ip', ['netns', 'exec', NODE, 'bridge', '-j', '-d', 'link', 'show', 'dev', hostName], { encoding: 'utf8' }))[0];
+      expect(port.hairpin).toBe(true);
+      expect(ipj(NODE, 'addr', 'show', 'dev', BRIDGE)[0].addr_info.map((x: any) => `${x.local}/${x.prefixlen}`)).toEqual(
+        expect.arrayContaining(['10.99.0.1/24', 'fd99::1/64']),
+      );
+      expect(nsExec(PODS[0]!, 'ping', '-6', '-c', '1', '-W', '2', 'fd99::3').status).toBe(0);
+      expect(nsExec(PODS[0]!, 'ping', '-c', '1', '-W', '2', '10.99.0.3').status).toBe(0);
+      expect((await cni('CHECK', { ...c, prevResult: a.out }, podEnv(0))).code).toBe(0);
+    });
+
+    it('vlan: the pod port is an untagged member of the VLAN only, or a clear error without kernel support', async () => {
+      freshPods(1);
+      // Whether this kernel's bridge has VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING); both answers are asserted.
+      const probe = spawnSync('ip', ['-n', NODE, 'link', 'add', 'pnt-bprobe', 'type', 'bridge', 'vlan_filtering', '1'], { stdio: 'ignore' });
+      spawnSync('ip', ['-n', NODE, 'link', 'del', 'pnt-bprobe'], { stdio: 'ignore' });
+      const c = conf({ vlan: 42, isDefaultGateway: false });
+      const a = await cni('ADD', c, podEnv(0));
+      const hostName = hostVethName(NET, 'pnt-ctr-0', 'eth0');
+      if (probe.status !== 0) {
+        expect(a.out).toMatchObject({ code: 7, msg: expect.stringContaining('VLAN filtering') });
+        expect(nodeLinks().map((l) => l.ifname)).not.toContain(hostName);
+        expect(nodeLinks().map((l) => l.ifname)).not.toContain(BRIDGE);
+        expect(allocations()).toEqual([]);
+        return;
+      }
+      expect(a.code, JSON.stringify(a.out)).toBe(0);
+      const vlans = JSON.parse(execFileSync('ip', ['netns', 'exec', NODE, 'bridge', '-j', 'vlan', 'show', 'dev', hostName], { encoding: 'utf8' }));
+      expect(vlans[0].vlans).toEqual([{ vlan: 42, flags: ['PVID', 'Egress Untagged'] }]);
+      expect(ipj(NODE, '-d', 'link', 'show', 'dev', BRIDGE)[0].linkinfo.info_data.vlan_filtering).toBe(1);
+    });
+
+    it('promiscMode puts the bridge in promiscuous mode', async () => {
+      freshPods(1);
+      expect((await cni('ADD', conf({ promiscMode: true }), podEnv(0))).code).toBe(0);
+      expect(ipj(NODE, '-d', 'link', 'show', 'dev', BRIDGE)[0].promiscuity).toBeGreaterThan(0);
+    });
+
+    it('a different bridge address in the subnet is an error unless forceAddress', async () => {
+      freshPods(1);
+      execFileSync('ip', ['-n', NODE, 'link', 'add', BRIDGE, 'type', 'bridge']);
+      execFileSync('ip', ['-n', NODE, 'addr', 'add', '10.99.0.254/24', 'dev', BRIDGE]);
+      const r = await cni('ADD', conf(), podEnv(0));
+      expect(r.code).toBe(1);
+      expect(r.out.msg).toContain('10.99.0.254/24');
+      expect(allocations()).toEqual([]);
+      expect(nodeLinks().map((l) => l.ifname).filter((n) => /^veth[0-9a-f]{11}$/.test(n))).toEqual([]);
+      const f = await cni('ADD', conf({ forceAddress: true }), podEnv(0));
+      expect(f.code, JSON.stringify(f.out)).toBe(0);
+      const addrs = ipj(NODE, '-4', 'addr', 'show', 'dev', BRIDGE)[0].addr_info.map((x: any) => `${x.local}/${x.prefixlen}`);
+      expect(addrs).toEqual(['10.99.0.1/24']);
+    });
+  });
+
   it('STATUS is ready with a usable bridge and store', async () => {
     const r = await cni('STATUS', { ...conf(), cniVersion: '1.1.0' });
     expect(r.code, JSON.stringify(r.out)).toBe(0);

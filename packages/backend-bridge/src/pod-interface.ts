@@ -30,6 +30,22 @@ export interface PodVeth {
 }
 
 /**
+ * ADD: an interface of that name in the pod is an error (spec). Checked before IPAM, so that a
+ * repeated ADD fails without its rollback releasing the existing attachment's addresses.
+ */
+export function ensureIfnameFree(pod: PodSide, ifname: string): void {
+  if (getLink(pod.nl, ifname)) throw ifnameTaken(pod, ifname);
+}
+
+function ifnameTaken(pod: PodSide, ifname: string): CniError {
+  return new CniError(
+    ErrorCode.InvalidEnvironment,
+    `CNI_IFNAME: interface "${ifname}" already exists in netns "${pod.path}"`,
+    'choose another interface name, or DEL the existing attachment first',
+  );
+}
+
+/**
  * Create the veth: host end `hostName` enslaved to the bridge and up, pod end `ifname` inside the
  * pod netns. An `ifname` already in the pod is an error (spec); a leftover host end of the same
  * owner (its pod end gone with an old netns) is replaced.
@@ -47,13 +63,7 @@ export function createPodVeth(host: HostSide, pod: PodSide, spec: VethSpec): Pod
     host.nl.batch(batch);
   } catch (err) {
     if ((err as { code?: unknown }).code !== 'EEXIST') throw err;
-    if (getLink(pod.nl, spec.ifname)) {
-      throw new CniError(
-        ErrorCode.InvalidEnvironment,
-        `CNI_IFNAME: interface "${spec.ifname}" already exists in netns "${pod.path}"`,
-        'choose another interface name, or DEL the existing attachment first',
-      );
-    }
+    if (getLink(pod.nl, spec.ifname)) throw ifnameTaken(pod, spec.ifname);
     // The host name is ours by construction (hash of network, container, ifname): a leftover.
     deleteHostVeth(host, spec.hostName);
     host.nl.batch(batch);
