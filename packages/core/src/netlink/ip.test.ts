@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { formatIp, formatMac, ipFamily, isIp, parseIp, parseMac } from './ip.js';
+
+describe('IP text', () => {
+  it.each([
+    ['10.1.2.3', '10.1.2.3'],
+    ['0.0.0.0', '0.0.0.0'],
+    ['255.255.255.255', '255.255.255.255'],
+    ['fd00::1', 'fd00::1'],
+    ['::', '::'],
+    ['::1', '::1'],
+    ['2001:DB8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+    ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'],
+    ['fe80::0:0:1', 'fe80::1'],
+    ['1:0:0:2:0:0:0:3', '1:0:0:2::3'],
+    ['::ffff:10.0.0.1', '::ffff:10.0.0.1'],
+    ['64:ff9b::192.0.2.33', '64:ff9b::c000:221'],
+    ['1::', '1::'],
+  ])('%s round-trips to %s', (text, canonical) => {
+    expect(formatIp(parseIp(text))).toBe(canonical);
+  });
+
+  it('gives bytes in network order', () => {
+    expect([...parseIp('10.1.2.3')]).toEqual([10, 1, 2, 3]);
+    expect([...parseIp('fd00::1')]).toEqual([0xfd, 0, ...new Array(13).fill(0), 1]);
+    expect(ipFamily('10.0.0.1')).toBe(4);
+    expect(ipFamily('fd00::')).toBe(6);
+  });
+
+  it.each(['', '10.1.2', '10.1.2.256', '010.1.2.3', '1.2.3.4.5', ':::', '1::2::3', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7::8', 'fe80::1%eth0', 'g::1', '12345::', '10.0.0.1/24'])(
+    'rejects %j',
+    (text) => {
+      expect(isIp(text)).toBe(false);
+      expect(() => parseIp(text)).toThrow(`invalid IP address "${text}"`);
+    },
+  );
+});
+
+describe('MAC text', () => {
+  it('parses and formats', () => {
+    expect(formatMac(parseMac('02:42:AC:11:00:02'))).toBe('02:42:ac:11:00:02');
+    expect(formatMac(parseMac('02-42-ac-11-00-02'))).toBe('02:42:ac:11:00:02');
+  });
+  it('rejects bad text', () => {
+    expect(() => parseMac('02:42:ac:11:00')).toThrow('invalid MAC address "02:42:ac:11:00"');
+    expect(() => parseMac('02:42:ac:11:00:0g')).toThrow(/invalid MAC/);
+  });
+});
