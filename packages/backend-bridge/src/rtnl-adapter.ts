@@ -30,8 +30,11 @@ function attr(type: number, data: Buffer): Buffer {
   return out;
 }
 
-const nested = (type: number, ...children: Buffer[]): Buffer => attr(type | NLA_F_NESTED, Buffer.concat(children));
+// As iproute2 sends them (the golden bytes in rtnl-adapter.test.ts): nests without NLA_F_NESTED
+// (the kernel parses these attributes either way), the alias and kind without a NUL, names with one.
+const nested = (type: number, ...children: Buffer[]): Buffer => attr(type, Buffer.concat(children));
 const cstr = (s: string): Buffer => Buffer.from(`${s}\0`);
+const str = (s: string): Buffer => Buffer.from(s);
 
 function ifinfomsg(family: number, index: number): Buffer {
   const b = Buffer.alloc(16);
@@ -49,7 +52,7 @@ export function linkAliasSet(link: number | string, alias: string): NlRequest {
     body: Buffer.concat([
       ifinfomsg(AF_UNSPEC, byName ? 0 : link),
       ...(byName ? [attr(IFLA_IFNAME, cstr(link))] : []),
-      attr(IFLA_IFALIAS, cstr(alias)),
+      attr(IFLA_IFALIAS, str(alias)),
     ]),
     what: byName ? `alias of link "${link}"` : `alias of link #${link}`,
   };
@@ -61,7 +64,7 @@ export function bridgeVlanFilteringSet(index: number, on: boolean): NlRequest {
   return {
     type: RTM_NEWLINK,
     flags: 0,
-    body: Buffer.concat([ifinfomsg(AF_UNSPEC, index), nested(IFLA_LINKINFO, attr(IFLA_INFO_KIND, cstr('bridge')), data)]),
+    body: Buffer.concat([ifinfomsg(AF_UNSPEC, index), nested(IFLA_LINKINFO, attr(IFLA_INFO_KIND, str('bridge')), data)]),
     what: `vlan_filtering of bridge #${index}`,
   };
 }
