@@ -234,6 +234,29 @@ describe('bridge pod half', () => {
     expect(masqElements()).not.toContain('10.99.0.3');
   });
 
+  it('ipMasq: traffic leaving the pod network is masqueraded, and only with ipMasq', async () => {
+    // An "outside" netns behind the node, with no route back to the pod subnet: a pod reaches it
+    // only when its packets leave with the node's address.
+    const EXT = 'pnt-bext';
+    deleteNamedNetns(EXT);
+    createNamedNetns(EXT);
+    try {
+      execFileSync('ip', ['-n', NODE, 'link', 'add', 'pnt-bup', 'type', 'veth', 'peer', 'name', 'pnt-bdown', 'netns', EXT]);
+      execFileSync('ip', ['-n', NODE, 'addr', 'add', '192.168.77.1/24', 'dev', 'pnt-bup']);
+      execFileSync('ip', ['-n', NODE, 'link', 'set', 'pnt-bup', 'up']);
+      execFileSync('ip', ['-n', EXT, 'addr', 'add', '192.168.77.2/24', 'dev', 'pnt-bdown']);
+      execFileSync('ip', ['-n', EXT, 'link', 'set', 'pnt-bdown', 'up']);
+      freshPods(2);
+      expect((await cni('ADD', conf({ ipMasq: true }), podEnv(0))).code).toBe(0);
+      expect((await cni('ADD', conf(), podEnv(1))).code).toBe(0);
+      expect(nsExec(PODS[0]!, 'ping', '-c', '1', '-W', '2', '192.168.77.2').status).toBe(0);
+      // Pod 2's network has ipMasq off, so its address is not in the set: no way back.
+      expect(nsExec(PODS[1]!, 'ping', '-c', '1', '-W', '1', '192.168.77.2').status).not.toBe(0);
+    } finally {
+      deleteNamedNetns(EXT);
+    }
+  });
+
   it('without ipMasq no nft table is created', async () => {
     freshPods(1);
     expect((await cni('ADD', conf(), podEnv(0))).code).toBe(0);
