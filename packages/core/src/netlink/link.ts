@@ -293,8 +293,9 @@ export function decodeLink(m: NlMessage): Link {
   const master = a.u32(IFLA_MASTER);
   if (master !== undefined) link.master = master;
   const parent = a.u32(IFLA_LINK);
-  if (parent !== undefined && parent !== index) link.parent = parent;
   const nsid = a.i32(IFLA_LINK_NETNSID);
+  // Devices without a lower link report their own index; a peer in another netns may share it.
+  if (parent !== undefined && (parent !== index || nsid !== undefined)) link.parent = parent;
   if (nsid !== undefined) link.parentNetnsId = nsid;
   const oper = a.u8(IFLA_OPERSTATE);
   if (oper !== undefined) link.operstate = oper;
