@@ -1,10 +1,9 @@
 // @podnet/backend-bridge: pods on a Linux bridge. `backend` is what the CNI app selects at build
 // time; the building blocks below are what host-gw and VXLAN reuse for their pod half.
 import type { Backend } from '@podnet/core/backend';
-import { builtinIpam } from './builtin-ipam.js';
 import { createBridgePodHalf } from './pod-half.js';
 
-export const backend = { name: 'bridge', pod: createBridgePodHalf({ builtinIpam }) } satisfies Backend;
+export const backend = { name: 'bridge', pod: createBridgePodHalf() } satisfies Backend;
 
 export { createBridgePodHalf } from './pod-half.js';
 export type { BridgePodHalfOptions } from './context.js';

@@ -10,7 +10,7 @@ import { del } from './del.js';
 import { gc } from './gc.js';
 import { status } from './status.js';
 
-export function createBridgePodHalf(options: BridgePodHalfOptions): Plugin {
+export function createBridgePodHalf(options: BridgePodHalfOptions = {}): Plugin {
   return {
     add: (args) => add(options, args),
     del: (args) => del(options, args),
