@@ -153,7 +153,7 @@ describe('lifecycle', () => {
   });
 
   it('STATUS reports ready', async () => {
-    const status = await e.raw({ command: 'STATUS', config: e.config({ cniVersion: '1.1.0' }), path: [] });
+    const status = await e.raw({ command: 'STATUS', config: e.config({ cniVersion: '1.1.0' }), path: cniPath() });
     expect(status.code, status.stdout + status.stderr).toBe(0);
   });
 });

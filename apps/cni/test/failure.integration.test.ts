@@ -22,8 +22,8 @@ afterAll(() => e?.destroy());
 
 interface BadCase {
   name: string;
-  /** Changes to the valid config; `null` deletes a key. */
-  config?: Record<string, unknown>;
+  /** Changes to the valid config (`null` deletes a key); a function because it needs the fixture. */
+  config?: () => Record<string, unknown>;
   /** Sent instead of a config (malformed input). */
   stdin?: string;
   /** Changes to the valid invocation. */
@@ -50,21 +50,21 @@ const cases: BadCase[] = [
   { name: 'empty stdin', stdin: '', code: 6, says: /config|stdin|empty|JSON/i },
   { name: 'a JSON array instead of an object', stdin: '[1, 2]', code: 6, says: /object/i },
   // Versions
-  { name: 'unsupported cniVersion 0.2.0', config: { cniVersion: '0.2.0' }, code: 1, says: /0\.2\.0/ },
-  { name: 'unsupported cniVersion 2.0.0', config: { cniVersion: '2.0.0' }, code: 1, says: /2\.0\.0/ },
+  { name: 'unsupported cniVersion 0.2.0', config: () => ({ cniVersion: '0.2.0' }), code: 1, says: /0\.2\.0/ },
+  { name: 'unsupported cniVersion 2.0.0', config: () => ({ cniVersion: '2.0.0' }), code: 1, says: /2\.0\.0/ },
   // Wrong types and bad values
-  { name: 'mtu as a string', config: { mtu: '1500' }, code: 7, says: /mtu/ },
-  { name: 'mtu out of range', config: { mtu: 10 }, code: 7, says: /mtu/ },
-  { name: 'isGateway as a string', config: { isGateway: 'yes' }, code: 7, says: /isGateway/ },
-  { name: 'bridge as a number', config: { bridge: 5 }, code: 7, says: /bridge/ },
-  { name: 'bridge name longer than 15 bytes', config: { bridge: 'pnt-e-much-too-long' }, code: 7, says: /bridge/ },
-  { name: 'name missing', config: { name: null }, code: 7, says: /name/ },
-  { name: 'an unknown key', config: { colour: 'blue' }, code: 2, says: /colour/ },
-  { name: 'ipam.ranges not a list', config: ipamLazy({ ranges: 'x' }), code: 7, says: /ranges/ },
-  { name: 'subnet that is not a CIDR', config: ipamLazy({ ranges: [[{ subnet: '10.251.0.0/33' }]] }), code: 7, says: /subnet|10\.251\.0\.0\/33/ },
-  { name: 'subnet with host bits set', config: ipamLazy({ ranges: [[{ subnet: '10.251.0.1/24' }]] }), code: 7, says: /subnet|10\.251\.0\.1\/24/ },
-  { name: 'a MAC that is not one', config: { runtimeConfig: { mac: 'zz:00:00:00:00:00' } }, code: 7, says: /mac/i },
-  { name: 'an ipam type missing from CNI_PATH', config: ipamLazy({ type: 'pnt-e-no-such-ipam' }), code: 7, says: /pnt-e-no-such-ipam/ },
+  { name: 'mtu as a string', config: () => ({ mtu: '1500' }), code: 7, says: /mtu/ },
+  { name: 'mtu out of range', config: () => ({ mtu: 10 }), code: 7, says: /mtu/ },
+  { name: 'isGateway as a string', config: () => ({ isGateway: 'yes' }), code: 7, says: /isGateway/ },
+  { name: 'bridge as a number', config: () => ({ bridge: 5 }), code: 7, says: /bridge/ },
+  { name: 'bridge name longer than 15 bytes', config: () => ({ bridge: 'pnt-e-much-too-long' }), code: 7, says: /bridge/ },
+  { name: 'name missing', config: () => ({ name: null }), code: 7, says: /name/ },
+  { name: 'an unknown key', config: () => ({ colour: 'blue' }), code: 2, says: /colour/ },
+  { name: 'ipam.ranges not a list', config: () => ipam({ ranges: 'x' }), code: 7, says: /ranges/ },
+  { name: 'subnet that is not a CIDR', config: () => ipam({ ranges: [[{ subnet: '10.251.0.0/33' }]] }), code: 7, says: /subnet|10\.251\.0\.0\/33/ },
+  { name: 'subnet with host bits set', config: () => ipam({ ranges: [[{ subnet: '10.251.0.1/24' }]] }), code: 7, says: /subnet|10\.251\.0\.1\/24/ },
+  { name: 'a MAC that is not one', config: () => ({ runtimeConfig: { mac: 'zz:00:00:00:00:00' } }), code: 7, says: /mac/i },
+  { name: 'an ipam type missing from CNI_PATH', config: () => ipam({ type: 'pnt-e-no-such-ipam' }), code: 7, says: /pnt-e-no-such-ipam/ },
   // Environment
   { name: 'CNI_COMMAND unknown', inv: () => ({ command: 'FROB' }), code: 4, says: /CNI_COMMAND/ },
   { name: 'CNI_CONTAINERID missing', inv: () => ({ env: { CNI_CONTAINERID: undefined } }), code: 4, says: /CNI_CONTAINERID/ },
@@ -80,17 +80,8 @@ const cases: BadCase[] = [
   { name: 'CNI_NETNS that is not a namespace', inv: () => ({ netns: notANetns }), code: -1, says: /not-a-netns/ },
 ];
 
-/** ipam() needs the fixture (its dataDir), so the section is built when the case runs. */
-function ipamLazy(changes: Record<string, unknown>): Record<string, unknown> {
-  return { [LAZY_IPAM]: changes };
-}
-const LAZY_IPAM = '__pnt_ipam_changes';
-
 function configOf(c: BadCase): Record<string, unknown> {
-  const changes = { ...c.config };
-  const lazy = changes[LAZY_IPAM] as Record<string, unknown> | undefined;
-  delete changes[LAZY_IPAM];
-  return withChanges(e.config({ ipMasq: true }), { ...changes, ...(lazy ? ipam(lazy) : {}) });
+  return withChanges(e.config({ ipMasq: true }), c.config?.() ?? {});
 }
 
 describe('bad input', () => {
@@ -108,7 +99,8 @@ describe('bad input', () => {
 describe('failing ADD rolls back everything it did', () => {
   it('an ifname that already exists in the pod', async () => {
     const p = await e.addPod('dupif');
-    await p.netns.execOk('ip', ['link', 'add', 'eth0', 'type', 'dummy']);
+    // dummy is not available on every kernel; a veth pair is.
+    await p.netns.execOk('ip', ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0peer']);
     const before = await e.snapshot([p]);
     const err = cniError(await e.call(p, 'ADD', e.config({ ipMasq: true })));
     expect(`${err.msg} ${err.details ?? ''}`).toMatch(/eth0/);
@@ -141,7 +133,7 @@ describe('failing ADD rolls back everything it did', () => {
 
   it('a link with the bridge name that is not a bridge', async () => {
     const notBridge = e.lab.linkName('nb');
-    await e.node.netns.execOk('ip', ['link', 'add', notBridge, 'type', 'dummy']);
+    await e.node.netns.execOk('ip', ['link', 'add', notBridge, 'type', 'veth', 'peer', 'name', `${notBridge}p`]);
     const p = await e.addPod('nbr');
     const before = await e.snapshot([p]);
     const err = cniError(await e.call(p, 'ADD', e.config({ bridge: notBridge, ipMasq: true })));
@@ -150,10 +142,10 @@ describe('failing ADD rolls back everything it did', () => {
     await e.node.netns.execOk('ip', ['link', 'del', notBridge]);
   });
 
-  it('a bridge that already has a different address (no forceAddress): after IPAM and the veth', async () => {
+  it('a bridge with another address in the gateway subnet (no forceAddress): fails after IPAM and the veth', async () => {
     const other = e.lab.linkName('ob');
     await e.node.netns.execOk('ip', ['link', 'add', other, 'type', 'bridge']);
-    await e.node.netns.execOk('ip', ['addr', 'add', '10.99.99.1/24', 'dev', other]);
+    await e.node.netns.execOk('ip', ['addr', 'add', '10.251.0.254/24', 'dev', other]);
     const p = await e.addPod('addrc');
     const before = await e.snapshot([p]);
     const err = cniError(await e.call(p, 'ADD', e.config({ bridge: other, ipMasq: true })));
