@@ -17,7 +17,13 @@ export async function add(options: BridgePodHalfOptions, args: CmdArgs): Promise
   if (!args.netns) throw new CniError(ErrorCode.InvalidEnvironment, 'CNI_NETNS is required for ADD', 'the pod network namespace path');
   const call = await openCall(options, args.config, args.args);
   const { cfg, host, ipam, masq } = call;
-  const pod = PodSide.open(args.netns);
+  let pod: PodSide;
+  try {
+    pod = PodSide.open(args.netns);
+  } catch (err) {
+    call.close();
+    throw err;
+  }
   const undo = new UndoList();
   try {
     ensureIfnameFree(pod, args.ifname);

@@ -21,7 +21,13 @@ export async function check(options: BridgePodHalfOptions, args: CmdArgs): Promi
   if (!prev) throw new CniError(ErrorCode.InvalidConfig, 'CHECK needs prevResult', 'the runtime passes the ADD result as prevResult');
   const call = await openCall(options, args.config, args.args);
   const { cfg, host, ipam, masq } = call;
-  const pod = PodSide.open(args.netns);
+  let pod: PodSide;
+  try {
+    pod = PodSide.open(args.netns);
+  } catch (err) {
+    call.close();
+    throw err;
+  }
   try {
     const interfaces = prev.interfaces ?? [];
     const podIndex = interfaces.findIndex((i) => i.name === args.ifname && i.sandbox !== undefined && i.sandbox !== '');
