@@ -30,12 +30,9 @@ function readFromHost(ip: string, port: number): Promise<string> {
   });
 }
 
-/** A container serving "<greeting>\n" to every TCP connection on PORT (busybox nc). */
+/** A container answering "<greeting>\n" to every TCP connection on PORT (busybox nc, persistent). */
 async function startServer(name: string, greeting: string): Promise<string> {
-  await podman.ok([
-    'run', '--detach', '--pull=never', '--name', name, '--network', podman.network, podman.image,
-    'sh', '-c', `while true; do echo ${greeting} | nc -l -p ${PORT}; done`,
-  ]);
+  await podman.ok(['run', '--detach', '--pull=never', '--name', name, '--network', podman.network, podman.image, 'nc', '-ll', '-p', String(PORT), '-e', 'echo', greeting]);
   return podman.ipOf(name);
 }
 
@@ -78,11 +75,15 @@ describe('podman with a podnet-bridge network', () => {
 
   it('a container that exits on its own is cleaned up by podman container cleanup (minimal environment)', async () => {
     const name = `${podman.id}-c`;
-    await podman.ok(['run', '--detach', '--pull=never', '--name', name, podman.image, 'true']);
+    const id = (await podman.ok(['run', '--detach', '--pull=never', '--name', name, podman.image, 'sleep', '1'])).trim();
+    expect((await ipamAllocations(podman.ipamDir, podman.network)).map((x) => x.containerId)).toContain(id);
     await podman.ok(['wait', name]);
-    // `podman wait` returns when the container stopped; the cleanup process runs right after.
-    await expect.poll(() => ipamAllocations(podman.ipamDir, podman.network), { timeout: 10_000, interval: 100 }).toEqual([]);
-    await expect.poll(() => podman.hostVeths(), { timeout: 10_000, interval: 100 }).toEqual([]);
+    // `podman wait` returns when the container stopped; conmon's cleanup process runs right after.
+    const mine = async (): Promise<unknown[]> => [
+      ...(await ipamAllocations(podman.ipamDir, podman.network)).filter((x) => x.containerId === id),
+      ...(await podman.hostVeths(id)),
+    ];
+    await expect.poll(mine, { timeout: 10_000, interval: 100 }).toEqual([]);
     await podman.ok(['rm', name]);
   });
 });

@@ -83,11 +83,15 @@ export class Podman {
     return ip;
   }
 
-  /** Host veths that podnet-bridge created for this network (their ifalias names the network). */
-  async hostVeths(): Promise<string[]> {
+  /**
+   * Host veths podnet-bridge created for this network, or for one container of it: their ifalias
+   * is `podnet:<network>:<containerID>:<ifname>`.
+   */
+  async hostVeths(containerId?: string): Promise<string[]> {
     const out = await runOk('ip', ['-j', '-d', 'link', 'show', 'type', 'veth']);
     const rows = JSON.parse(out || '[]') as Array<{ ifname: string; ifalias?: string }>;
-    return rows.filter((r) => r.ifalias?.startsWith(`podnet:${this.network}:`)).map((r) => r.ifname);
+    const owner = `podnet:${this.network}:${containerId ?? ''}`;
+    return rows.filter((r) => r.ifalias?.startsWith(owner)).map((r) => r.ifname);
   }
 
   /** libcni's cached results of this network (written after ADD, removed by a successful DEL). */
