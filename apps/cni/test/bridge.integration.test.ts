@@ -2,9 +2,9 @@
 // node's namespace, CNI_* variables, the config on stdin, CNI_NETNS a pod's namespace.
 // What it prints must be a valid result of the config's version, and the kernel must hold
 // exactly what the result claims.
-import { addresses, cniError, cniOk, link, links, PeerEcho, ping, routes, type LabPod } from '@podnet/lab';
+import { addresses, cniError, cniOk, link, links, mentionsAddress, PeerEcho, ping, routes, type LabPod } from '@podnet/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cniPath, E2e, mentionsIp, SUPPORTED_VERSIONS } from './support/harness.ts';
+import { cniPath, E2e, SUPPORTED_VERSIONS } from './support/harness.ts';
 import { containerSide, expectValidResult, type WireResult } from './support/result-shape.ts';
 
 let e: E2e;
@@ -143,7 +143,7 @@ describe('lifecycle', () => {
     expect(await link(e.node.netns, hostVeth(result))).toBeUndefined();
     const after = await e.snapshot();
     expect(after.allocations.filter((a) => a.containerId === pod.containerId)).toEqual([]);
-    expect(mentionsIp(after.nft, podIp(result))).toBe(false);
+    expect(mentionsAddress(after.nft, podIp(result))).toBe(false);
   });
 
   it('DEL of a container it never saw succeeds', async () => {
@@ -176,7 +176,7 @@ describe('GC', () => {
       expect(after.nodeLinks).toContain(hostVeth(kept));
       for (const r of dropped) {
         expect(after.nodeLinks).not.toContain(hostVeth(r));
-        expect(mentionsIp(after.nft, podIp(r))).toBe(false);
+        expect(mentionsAddress(after.nft, podIp(r))).toBe(false);
       }
       expect(after.allocations.map((a) => a.containerId).filter((id) => [keep, drop1, drop2].some((p) => p.containerId === id))).toEqual([
         keep.containerId,

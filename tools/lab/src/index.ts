@@ -6,7 +6,7 @@ export { Lab, LabNode, LabPod } from './lab.js';
 export type { LabOptions } from './lab.js';
 export { invokeCni, cniEnvironment, cniError, cniOk } from './cni.js';
 export type { CniCommand, CniInvocation, CniOutcome, CniErrorOutput } from './cni.js';
-export { links, link, addresses, routes, nftTables, nftRuleset, sysctl } from './kernel.js';
+export { links, link, addresses, routes, nftTables, nftRuleset, sysctl, mentionsAddress } from './kernel.js';
 export type { KernelLink, KernelAddress, KernelRoute } from './kernel.js';
 export { ping, PeerEcho } from './probe.js';
 export { repoRoot, executable } from './binaries.js';

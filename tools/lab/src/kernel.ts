@@ -85,3 +85,9 @@ export function nftRuleset(ns: Netns): Promise<string> {
 export async function sysctl(ns: Netns, key: string): Promise<string> {
   return (await ns.execOk('cat', [`/proc/sys/${key.replaceAll('.', '/')}`])).trim();
 }
+
+/** True when `text` (e.g. an nft ruleset) names `ip` as a whole address (10.0.0.5 is not in 10.0.0.50). */
+export function mentionsAddress(text: string, ip: string): boolean {
+  const escaped = ip.replace(/[.]/g, '\\.');
+  return new RegExp(`(^|[^0-9a-f:.])${escaped}($|[^0-9a-f:.])`, 'i').test(text);
+}

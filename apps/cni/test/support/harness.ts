@@ -24,11 +24,6 @@ export function cniPath(): string[] {
   return [path.dirname(bin.bridge), '/usr/lib/cni'];
 }
 
-/** True when `text` (e.g. an nft ruleset) names `ip` as a whole address (10.0.0.5 is not in 10.0.0.50). */
-export function mentionsIp(text: string, ip: string): boolean {
-  return new RegExp(`(^|[^0-9a-f:.])${ip.replaceAll('.', '\\.')}($|[^0-9a-f:.])`, 'i').test(text);
-}
-
 export const SUPPORTED_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
 
 export interface Snapshot {

@@ -4,7 +4,7 @@
 // dist/bin/podnet-bridge from `pnpm build`.
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { cniOk, executable, Lab, links, nftTables, PeerEcho, ping, sweepNetns, type LabPod } from '../index.js';
+import { cniOk, executable, Lab, links, mentionsAddress, nftRuleset, PeerEcho, ping, sweepNetns, type LabPod } from '../index.js';
 import { ipamAllocations } from './allocations.js';
 
 interface AddResult {
@@ -103,8 +103,9 @@ async function main(): Promise<void> {
     }
     const held = await ipamAllocations(dataDir, network);
     check(held.length === 0, `IPAM: ${held.length} addresses allocated in ${network}`);
-    const tables = await nftTables(node.netns);
-    say(`  nftables tables in the node: ${tables.map((t) => `${t.family} ${t.name}`).join(', ') || 'none'}`);
+    const ruleset = await nftRuleset(node.netns);
+    const named = [...ips.values()].filter((ip) => mentionsAddress(ruleset, ip));
+    check(named.length === 0, `nftables: no rule or set element names a pod address (${named.join(', ') || 'none'})`);
   } finally {
     step('cleanup: deleting the namespaces and the IPAM directory');
     await lab.destroy();
