@@ -84,7 +84,8 @@ function appendToFile(file: string, line: string): void {
     appendFileSync(file, line);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    mkdirSync(dirname(file), { recursive: true });
+    // One level only: Node's recursive mkdir loops forever where mkdir gives ENOENT (e.g. /proc).
+    mkdirSync(dirname(file));
     appendFileSync(file, line);
   }
 }

@@ -4,11 +4,11 @@
 // them there), logs to stderr.
 import { parseCniArgs } from './args.js';
 import { checkNotOwnNetns, readCallEnv, type CallEnv, type Env } from './env.js';
-import { toCniError } from './errors.js';
+import { ErrorCode, toCniError } from './errors.js';
 import { createLogger, parseLogLevel, type Logger, type LogLevel } from './log.js';
 import { parseNetConf, readValidAttachments } from './netconf.js';
 import type { CmdArgs, Plugin } from './plugin.js';
-import { convertResult } from './result.js';
+import { convertResult, parseResult } from './result.js';
 import type { NetConf } from './types.js';
 import { LATEST_VERSION, SUPPORTED_VERSIONS, versionInfo } from './version.js';
 
@@ -76,7 +76,9 @@ async function dispatch(plugin: Plugin, io: PluginIo, call: CallEnv, config: Net
       };
       if (call.netns) args.netns = call.netns;
       if (call.command === 'ADD') {
-        const result = await plugin.add(args);
+        // Re-read the plugin's own result: a malformed one fails here, naming the field, rather
+        // than in the runtime. Cheap next to any ADD.
+        const result = parseResult(await plugin.add(args), LATEST_VERSION, { label: 'result of ADD', code: ErrorCode.Internal });
         io.stdout(`${JSON.stringify(convertResult(result, config.cniVersion), null, 2)}\n`);
       } else if (call.command === 'DEL') {
         await plugin.del(args);
