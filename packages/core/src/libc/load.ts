@@ -29,7 +29,8 @@ function load(): LibcBinding {
       firstError ??= err;
     }
   }
-  throw new Error(`cannot load libc (${LIBC_NAMES.join(', ')}) through ${bind === bindBunFfi ? 'bun:ffi' : 'koffi'}`, {
+  const why = firstError instanceof Error ? firstError.message.split('\n')[0] : String(firstError);
+  throw new Error(`cannot load libc (${LIBC_NAMES.join(', ')}) through ${bind === bindBunFfi ? 'bun:ffi' : 'koffi'}: ${why}`, {
     cause: firstError,
   });
 }

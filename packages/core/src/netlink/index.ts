@@ -8,7 +8,7 @@ export { Attrs, BodyWriter, decodeMessages, encodeMessage } from './message.js';
 export type { NlMessage, NlRequest } from './message.js';
 export { decodeDone, decodeError } from './ack.js';
 export type { Ack } from './ack.js';
-export { formatIp, formatMac, ipFamily, isIp, parseIp, parseMac } from './ip.js';
+export { formatIp, formatMac, ipFamily, isIp, parseCidr, parseIp, parseMac } from './ip.js';
 export type { IpFamily } from './ip.js';
 export {
   bridgeAdd,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatIp, formatMac, ipFamily, isIp, parseIp, parseMac } from './ip.js';
+import { formatIp, formatMac, ipFamily, isIp, parseCidr, parseIp, parseMac } from './ip.js';
 
 describe('IP text', () => {
   it.each([
@@ -44,5 +44,16 @@ describe('MAC text', () => {
   it('rejects bad text', () => {
     expect(() => parseMac('02:42:ac:11:00')).toThrow('invalid MAC address "02:42:ac:11:00"');
     expect(() => parseMac('02:42:ac:11:00:0g')).toThrow(/invalid MAC/);
+  });
+});
+
+describe('CIDR text', () => {
+  it('splits address and prefix length, canonicalising the address', () => {
+    expect(parseCidr('10.1.0.0/16')).toEqual({ address: '10.1.0.0', prefixLength: 16, family: 4 });
+    expect(parseCidr('FD00:0::/64')).toEqual({ address: 'fd00::', prefixLength: 64, family: 6 });
+    expect(parseCidr('10.1.2.3')).toEqual({ address: '10.1.2.3', prefixLength: 32, family: 4 });
+  });
+  it.each(['10.1.0.0/33', 'fd00::/129', '10.1.0.0/', '10.1.0.0/08', 'x/8', '10.0.0.0/8/8'])('rejects %j', (text) => {
+    expect(() => parseCidr(text)).toThrow(`invalid CIDR "${text}"`);
   });
 });

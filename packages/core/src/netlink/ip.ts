@@ -109,3 +109,16 @@ export function parseMac(text: string): Uint8Array {
 export function formatMac(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
 }
+
+/** `'10.1.0.0/16'` → `{ address: '10.1.0.0', prefixLength: 16 }`; a bare address gets /32 or /128. */
+export function parseCidr(text: string): { address: string; prefixLength: number; family: IpFamily } {
+  const slash = text.indexOf('/');
+  const addr = slash < 0 ? text : text.slice(0, slash);
+  const bytes = (addr.includes(':') ? parseV6(addr) : parseV4(addr)) ?? undefined;
+  const max = bytes?.length === 4 ? 32 : 128;
+  const lenText = slash < 0 ? String(max) : text.slice(slash + 1);
+  if (!bytes || !/^(0|[1-9][0-9]{0,2})$/.test(lenText) || Number(lenText) > max) {
+    throw new TypeError(`invalid CIDR "${text}": expected an address and a prefix length, like 10.1.0.0/16 or fd00::/64`);
+  }
+  return { address: formatIp(bytes), prefixLength: Number(lenText), family: bytes.length === 4 ? 4 : 6 };
+}

@@ -39,7 +39,7 @@ const NODE = `pnt-k-n${process.pid}`;
 const POD = `pnt-k-p${process.pid}`;
 const PROTO = 99;
 
-const ipJson = (ns: string, ...args: string[]): unknown => JSON.parse(execFileSync('ip', ['-n', ns, '-j', ...args], { encoding: 'utf8' }) || '[]');
+const ipJson = (ns: string, ...args: string[]): unknown => JSON.parse(execFileSync('ip', ['-n', ns, '-N', '-j', ...args], { encoding: 'utf8' }) || '[]');
 
 let nodeNs: NetNS;
 let podNs: NetNS;

@@ -1,0 +1,71 @@
+// Desired routes vs the kernel's → the smallest set of changes. Pure: no I/O.
+import type { Route } from '../netlink/route.js';
+import { normalise, routeKey, routeMatches } from './model.js';
+import type { DesiredRoute, NormalRoute } from './model.js';
+
+export interface RoutePlanOptions {
+  /** Our rtm_protocol. Only routes carrying it are ours to replace or delete. */
+  protocol: number;
+  /** Table for desired routes that name none; also limits which kernel routes are considered. */
+  table?: number;
+}
+
+export interface RoutePlan {
+  /** Desired routes missing from the kernel. */
+  add: NormalRoute[];
+  /** Desired routes whose key (dst, metric, table) holds one of ours that says something else. */
+  replace: Array<{ want: NormalRoute; have: Route }>;
+  /** Our routes that are no longer desired. */
+  del: Route[];
+  /** Desired routes whose key is held by a route of another owner: left alone, reported. */
+  conflicts: Array<{ want: NormalRoute; have: Route }>;
+}
+
+/**
+ * Compares `desired` with `current` (a dump) for one owner. A route whose key matches but says
+ * something else (gateway, device, metrics) is replaced in place; a route of another protocol is
+ * never touched, even if it stands where we want ours (a conflict, reported).
+ */
+export function planRouteChanges(desired: readonly DesiredRoute[], current: readonly Route[], options: RoutePlanOptions): RoutePlan {
+  const { protocol, table } = options;
+  const want = new Map<string, NormalRoute>();
+  for (const d of desired) {
+    const n = normalise(d, protocol, table);
+    if (table !== undefined && n.table !== table) {
+      throw new TypeError(`desired route ${n.dst}/${n.dstLen} is in table ${n.table}, outside the reconciled table ${table}`);
+    }
+    const key = routeKey(n);
+    if (want.has(key)) throw new TypeError(`desired routes list ${n.dst}/${n.dstLen} (table ${n.table}, metric ${n.priority}) twice`);
+    want.set(key, n);
+  }
+
+  const have = new Map<string, Route[]>();
+  for (const c of current) {
+    if (table !== undefined && c.table !== table) continue;
+    const key = routeKey(c);
+    const list = have.get(key);
+    if (list) list.push(c);
+    else have.set(key, [c]);
+  }
+
+  const plan: RoutePlan = { add: [], replace: [], del: [], conflicts: [] };
+  for (const [key, w] of want) {
+    const here = have.get(key) ?? [];
+    const ours = here.find((c) => c.protocol === protocol);
+    const foreign = here.find((c) => c.protocol !== protocol);
+    if (ours) {
+      if (!routeMatches(w, ours)) plan.replace.push({ want: w, have: ours });
+    } else if (foreign) {
+      plan.conflicts.push({ want: w, have: foreign });
+    } else {
+      plan.add.push(w);
+    }
+  }
+  for (const [key, list] of have) {
+    const ours = list.filter((c) => c.protocol === protocol);
+    // Ours but not wanted; under a wanted key, the first one is kept (or replaced) and any
+    // other of ours there (left by an older version or by hand) goes.
+    plan.del.push(...(want.has(key) ? ours.slice(1) : ours));
+  }
+  return plan;
+}
