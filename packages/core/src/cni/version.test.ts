@@ -106,7 +106,7 @@ describe('convertResult', () => {
   }
 
   it('omits absent sections and does not leak unknown fields', () => {
-    const r = { cniVersion: '1.1.0', ips: [{ address: '10.0.0.2/24', extra: 1 }] } as Result;
+    const r = { cniVersion: '1.1.0', ips: [{ address: '10.0.0.2/24', extra: 1 }] } as unknown as Result;
     expect(convertResult(r, '0.4.0')).toEqual({ cniVersion: '0.4.0', ips: [{ version: '4', address: '10.0.0.2/24' }] });
     expect(convertResult({ cniVersion: '1.1.0' }, '1.0.0')).toEqual({ cniVersion: '1.0.0' });
   });
