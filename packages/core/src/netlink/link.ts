@@ -81,6 +81,11 @@ export interface Link {
 /** Options every created link accepts. */
 export interface LinkCommon {
   name: string;
+  /**
+   * Ask for this ifindex (EEXIST if taken). Knowing the index up front lets one batch create a
+   * link and address/route it, with no lookup in between.
+   */
+  index?: number;
   mtu?: number;
   mac?: string;
   up?: boolean;
@@ -94,6 +99,8 @@ export interface LinkCommon {
 export interface VethOptions extends LinkCommon {
   peer: {
     name: string;
+    /** Ask for this ifindex in the peer's namespace (EEXIST if taken). */
+    index?: number;
     /** The peer is created directly inside this namespace (no create-then-move). */
     netns?: NetnsTarget;
     mtu?: number;
@@ -150,7 +157,7 @@ export function vethAdd(o: VethOptions): NlRequest {
     li.chars(IFLA_INFO_KIND, 'veth').nest(IFLA_INFO_DATA, (d) =>
       d.nest(VETH_INFO_PEER, (p) => {
         // Attribute order as iproute2's, so requests compare byte for byte with its captures.
-        p.raw(ifinfomsg(AF_UNSPEC, 0, 0, 0));
+        p.raw(ifinfomsg(AF_UNSPEC, peer.index ?? 0, 0, 0));
         if (peer.mtu !== undefined) p.u32(IFLA_MTU, peer.mtu);
         if (peer.mac !== undefined) p.attr(IFLA_ADDRESS, parseMac(peer.mac));
         if (peer.netns) netnsAttr(p, peer.netns);
@@ -339,7 +346,7 @@ function ifinfomsg(family: number, index: number, flags: number, change: number)
 }
 
 function createHeader(o: LinkCommon): BodyWriter {
-  const w = new BodyWriter().raw(ifinfomsg(AF_UNSPEC, 0, o.up ? IFF_UP : 0, o.up === undefined ? 0 : IFF_UP)).str(IFLA_IFNAME, o.name);
+  const w = new BodyWriter().raw(ifinfomsg(AF_UNSPEC, o.index ?? 0, o.up ? IFF_UP : 0, o.up === undefined ? 0 : IFF_UP)).str(IFLA_IFNAME, o.name);
   if (o.mtu !== undefined) w.u32(IFLA_MTU, o.mtu);
   if (o.mac !== undefined) w.attr(IFLA_ADDRESS, parseMac(o.mac));
   if (o.txqlen !== undefined) w.u32(IFLA_TXQLEN, o.txqlen);

@@ -190,6 +190,19 @@ describe('netlink in namespaces (Node, koffi)', () => {
     expect(listFdb(node, { index: vx.index }).some((e) => e.mac === '0a:00:00:00:00:05')).toBe(false);
   });
 
+  it('creates, addresses and routes a pod link in one batch by choosing its ifindex', () => {
+    pod.batch([
+      vethAdd({ name: 'eth1', index: 40, up: true, peer: { name: 'pnt-k-h2', netns: nodeNs } }),
+      addressAdd({ index: 40, address: '10.90.0.2', prefixLength: 24 }),
+      routeAdd({ dst: '10.91.0.0', dstLen: 16, gateway: '10.90.0.1', protocol: PROTO }),
+    ]);
+    expect(getLink(pod, 40)).toMatchObject({ name: 'eth1', up: true });
+    expect(getLink(node, 'pnt-k-h2')?.kind).toBe('veth');
+    expect(listRoutes(pod, { protocol: PROTO, family: 4 }).find((r) => r.dst === '10.91.0.0')).toMatchObject({ gateway: '10.90.0.1', oif: 40 });
+    expect(() => pod.request(vethAdd({ name: 'eth2', index: 40, peer: { name: 'pnt-k-h3', netns: nodeNs } }))).toThrow(/EEXIST/);
+    node.request(linkDel('pnt-k-h2'));
+  });
+
   it('lists by kind, moves a link between namespaces, deletes', () => {
     node.request(vethAdd({ name: 'pnt-k-m0', peer: { name: 'pnt-k-m1' } }));
     expect(listLinks(node, { kind: 'veth' }).map((l) => l.name).sort()).toEqual(['pnt-k-h1', 'pnt-k-m0', 'pnt-k-m1']);

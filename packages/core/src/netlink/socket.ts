@@ -2,7 +2,8 @@
 // before send() returns, so each call is send → recv until the matching ack, with no event loop
 // round trip. The socket keeps the namespace it was opened in, so one opened for a pod's netns
 // can be used after the thread has left that netns.
-import { AF_NETLINK, MSG_TRUNC, SOCK_CLOEXEC, SOCK_RAW, close, recv, send, setsockoptInt, socket, SOL_SOCKET, SO_RCVBUF } from '../libc/index.js';
+import { AF_NETLINK, MSG_TRUNC, SOCK_CLOEXEC, SOCK_RAW, SOL_SOCKET, SO_RCVBUF, close, recv, send, setsockoptInt, socket } from '../libc/index.js';
+import type { LibcError } from '../libc/index.js';
 import type { NetNS } from '../netns/index.js';
 import { decodeDone, decodeError } from './ack.js';
 import {
@@ -69,9 +70,19 @@ export class NetlinkSocket implements NetlinkConn {
     try {
       // Errors name the offending attribute and say why; acks do not echo the whole request;
       // dump requests are checked strictly, so their filters (table, protocol, ifindex) apply.
-      setsockoptInt(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1, 'NETLINK_EXT_ACK');
-      setsockoptInt(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1, 'NETLINK_CAP_ACK');
-      setsockoptInt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1, 'NETLINK_GET_STRICT_CHK');
+      // Kernels older than 4.12 / 4.20 lack EXT_ACK / STRICT_CHK (ENOPROTOOPT): errors then
+      // carry no kernel text and dumps are filtered here only, which the read helpers do anyway.
+      for (const [opt, name] of [
+        [NETLINK_EXT_ACK, 'NETLINK_EXT_ACK'],
+        [NETLINK_CAP_ACK, 'NETLINK_CAP_ACK'],
+        [NETLINK_GET_STRICT_CHK, 'NETLINK_GET_STRICT_CHK'],
+      ] as const) {
+        try {
+          setsockoptInt(fd, SOL_NETLINK, opt, 1, name);
+        } catch (err) {
+          if ((err as LibcError).code !== 'ENOPROTOOPT') throw err;
+        }
+      }
       if (options.receiveBufferSize) setsockoptInt(fd, SOL_SOCKET, SO_RCVBUF, options.receiveBufferSize, 'SO_RCVBUF');
     } catch (err) {
       close(fd);
