@@ -1,7 +1,6 @@
 // The process binding of the skel: real env, all of stdin, fd 1/2, exit. Synchronous fd I/O keeps
 // the CNI hot path short (no stream objects) and guarantees the output is written before exit.
-import { readFileSync, readSync, writeSync } from 'node:fs';
-import { isatty } from 'node:tty';
+import { fstatSync, readFileSync, readSync, writeSync } from 'node:fs';
 import type { Plugin } from './plugin.js';
 import { runPlugin } from './skel.js';
 
@@ -9,13 +8,25 @@ import { runPlugin } from './skel.js';
 export async function pluginMain(plugin: Plugin, about?: string): Promise<never> {
   const env = process.env;
   // Without a command nothing reads stdin; a terminal on stdin would block forever.
-  const stdin = env.CNI_COMMAND && !isatty(0) ? readStdin() : Buffer.alloc(0);
+  const stdin = env.CNI_COMMAND && !stdinIsDevice() ? readStdin() : Buffer.alloc(0);
   const code = await runPlugin(
     plugin,
     { env, stdin, stdout: (s) => writeAll(1, s), stderr: (s) => writeAll(2, s) },
     about === undefined ? {} : { about },
   );
   process.exit(code);
+}
+
+/**
+ * A terminal (or /dev/null) rather than a pipe or file. fstat instead of node:tty's isatty:
+ * node:tty costs ~5 ms of start-up in a Bun-compiled plugin.
+ */
+function stdinIsDevice(): boolean {
+  try {
+    return fstatSync(0).isCharacterDevice();
+  } catch {
+    return true; // no stdin at all: nothing to read
+  }
 }
 
 function readStdin(): Buffer {
