@@ -2,12 +2,13 @@
 // runtime-like env; the node is a netns this test creates (the plugin's `hostNetns`), pods are
 // netns too. Kernel state is read with `ip -j`, traffic is ping between the namespaces.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runPlugin } from '@podnet/core/cni';
 import type { Plugin } from '@podnet/core/cni';
+import { list as listAllocations, parseStoreLocation } from '@podnet/core/ipam';
 import { createNamedNetns, deleteNamedNetns } from '@podnet/core/netns';
 import { hostVethName } from './host-veth.js';
 import { masqTableName } from './masquerade.js';
@@ -41,12 +42,12 @@ function nsExec(ns: string, cmd: string, ...args: string[]): { status: number; o
 
 function conf(extra: Record<string, unknown> = {}, ipam: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    cniVersion: '1.0.0',
+    cniVersion: '1.1.0',
     name: NET,
     type: 'podnet-bridge',
     bridge: BRIDGE,
     isDefaultGateway: true,
-    ipam: { type: 'host-local', dataDir, ranges: [[{ subnet: '10.99.0.0/24' }]], ...ipam },
+    ipam: { type: 'podnet-ipam', dataDir, ranges: [[{ subnet: '10.99.0.0/24' }]], ...ipam },
     ...extra,
   };
 }
@@ -79,9 +80,8 @@ function nodeLinks(): any[] {
   return ipj(NODE, 'link', 'show');
 }
 
-function allocations(): string[] {
-  const dir = join(dataDir, NET);
-  return existsSync(dir) ? readdirSync(dir).filter((f) => /^\d/.test(f)) : [];
+async function allocations(): Promise<string[]> {
+  return (await listAllocations(parseStoreLocation({ name: NET, ipam: { dataDir } }))).map((a) => a.address);
 }
 
 function masqElements(): string {
@@ -115,8 +115,8 @@ function freshPods(n: number): void {
 
 async function cleanNode(): Promise<void> {
   // Links created by a failed test, IPAM state, the nft table: removed by a GC with nothing valid.
-  await cni('GC', { ...conf({ ipMasq: true }), cniVersion: '1.1.0', 'cni.dev/valid-attachments': [] });
-  // host-local (plugins 1.1.1) has no GC: release its files by hand.
+  await cni('GC', { ...conf({ ipMasq: true }), 'cni.dev/valid-attachments': [] });
+  // A fresh store per test: round-robin allocation remembers the last address across releases.
   rmSync(join(dataDir, NET), { recursive: true, force: true });
   spawnSync('ip', ['-n', NODE, 'link', 'del', BRIDGE], { stdio: 'ignore' });
 }
@@ -135,8 +135,7 @@ describe('bridge pod half', () => {
     expect(a.out.interfaces).toEqual([
       { name: BRIDGE, mac: expect.stringMatching(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/) },
       { name: hostName, mac: expect.stringMatching(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/) },
-      // cniVersion 1.0.0 results have no interface mtu (1.1.0 added it).
-      { name: 'eth0', mac: expect.stringMatching(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/), sandbox: `/run/netns/${PODS[0]}` },
+      { name: 'eth0', mac: expect.stringMatching(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/), mtu: 1500, sandbox: `/run/netns/${PODS[0]}` },
     ]);
     expect(a.out.ips).toEqual([{ address: '10.99.0.2/24', gateway: '10.99.0.1', interface: 2 }]);
     expect(a.out.routes).toEqual([{ dst: '0.0.0.0/0', gw: '10.99.0.1' }]);
@@ -198,7 +197,7 @@ describe('bridge pod half', () => {
     }
     expect(ipj(PODS[0]!, 'link', 'show').map((l) => l.ifname)).toEqual(['lo']);
     expect(nodeLinks().map((l) => l.ifname)).not.toContain(hostVethName(NET, 'pnt-ctr-0', 'eth0'));
-    expect(allocations()).toEqual([]);
+    expect(await allocations()).toEqual([]);
   });
 
   it('DEL without CNI_NETNS, and with the netns gone, removes the veth, the address and the nft element', async () => {
@@ -215,7 +214,7 @@ describe('bridge pod half', () => {
     const names = nodeLinks().map((l) => l.ifname);
     expect(names).not.toContain(hostVethName(NET, 'pnt-ctr-0', 'eth0'));
     expect(names).not.toContain(hostVethName(NET, 'pnt-ctr-1', 'eth0'));
-    expect(allocations()).toEqual([]);
+    expect(await allocations()).toEqual([]);
     expect(masqElements()).not.toMatch(/10\.99\.0\.\d+ comment/);
     // DEL of something never added succeeds too.
     expect((await cni('DEL', conf({ ipMasq: true }), podEnv(2, { CNI_NETNS: undefined }))).code).toBe(0);
@@ -225,11 +224,12 @@ describe('bridge pod half', () => {
     freshPods(2);
     expect((await cni('ADD', conf({ ipMasq: true }), podEnv(0))).code).toBe(0);
     expect((await cni('ADD', conf({ ipMasq: true }), podEnv(1))).code).toBe(0);
-    const gc = await cni('GC', { ...conf({ ipMasq: true }), cniVersion: '1.1.0', 'cni.dev/valid-attachments': [{ containerID: 'pnt-ctr-0', ifname: 'eth0' }] });
+    const gc = await cni('GC', { ...conf({ ipMasq: true }), 'cni.dev/valid-attachments': [{ containerID: 'pnt-ctr-0', ifname: 'eth0' }] });
     expect(gc.code, JSON.stringify(gc.out)).toBe(0);
     const names = nodeLinks().map((l) => l.ifname);
     expect(names).toContain(hostVethName(NET, 'pnt-ctr-0', 'eth0'));
     expect(names).not.toContain(hostVethName(NET, 'pnt-ctr-1', 'eth0'));
+    expect(await allocations()).toEqual(['10.99.0.2']);
     expect(masqElements()).toContain('10.99.0.2');
     expect(masqElements()).not.toContain('10.99.0.3');
   });
@@ -264,11 +264,11 @@ describe('bridge pod half', () => {
   });
 
   describe('a failed ADD leaves nothing behind', () => {
-    function expectNothingLeft(bridgeToo: boolean): void {
+    async function expectNothingLeft(bridgeToo: boolean): Promise<void> {
       const names = nodeLinks().map((l) => l.ifname);
       expect(names.filter((n) => /^veth[0-9a-f]{11}$/.test(n))).toEqual([]);
       if (bridgeToo) expect(names).not.toContain(BRIDGE);
-      expect(allocations()).toEqual([]);
+      expect(await allocations()).toEqual([]);
       expect(masqElements()).not.toMatch(/10\.99\.0\.\d+ comment/);
     }
 
@@ -278,7 +278,7 @@ describe('bridge pod half', () => {
       const r = await cni('ADD', conf({ ipMasq: true }), podEnv(0));
       expect(r.code).toBe(1);
       expect(r.out.msg).toContain('"eth0" already exists');
-      expectNothingLeft(true);
+      await expectNothingLeft(true);
       expect(ipj(PODS[0]!, '-d', 'link', 'show', 'eth0')[0].ifalias).toBeUndefined();
       expect(ipj(PODS[0]!, 'link', 'show').map((l) => l.ifname).sort()).toEqual(['eth0', 'lo', 'pnt-bpeer']);
     });
@@ -292,7 +292,7 @@ describe('bridge pod half', () => {
       expect(r.code).toBe(1);
       expect(ipj(PODS[1]!, 'link', 'show').map((l) => l.ifname)).toEqual(['lo']);
       expect(nodeLinks().map((l) => l.ifname)).not.toContain(hostVethName(NET, 'pnt-ctr-1', 'eth0'));
-      expect(allocations()).toEqual(['10.99.0.2']);
+      expect(await allocations()).toEqual(['10.99.0.2']);
       expect(masqElements()).not.toContain('pnt-ctr-1');
     });
 
@@ -304,15 +304,15 @@ describe('bridge pod half', () => {
       expect(r.out.code).toBe(7);
       expect(r.out.msg).toContain(BRIDGE);
       expect(ipj(NODE, '-d', 'link', 'show', BRIDGE)[0].linkinfo.info_kind).toBe('veth');
-      expectNothingLeft(false);
-      const status = await cni('STATUS', { ...conf(), cniVersion: '1.1.0' });
+      await expectNothingLeft(false);
+      const status = await cni('STATUS', conf());
       expect(status.out.code).toBe(50);
     });
 
     it('when the pod netns does not exist (code 8 or 4), before any state', async () => {
       const r = await cni('ADD', conf(), podEnv(2));
       expect(r.code).toBe(1);
-      expectNothingLeft(true);
+      await expectNothingLeft(true);
     });
   });
 
@@ -323,9 +323,28 @@ describe('bridge pod half', () => {
     const again = await cni('ADD', conf(), podEnv(0));
     expect(again.code).toBe(1);
     expect(again.out.msg).toContain('"eth0" already exists');
-    expect(allocations()).toEqual(['10.99.0.2']);
+    expect(await allocations()).toEqual(['10.99.0.2']);
     expect(nodeLinks().map((l) => l.ifname)).toContain(hostVethName(NET, 'pnt-ctr-0', 'eth0'));
     expect((await cni('CHECK', { ...conf(), prevResult: first.out }, podEnv(0))).code).toBe(0);
+  });
+
+  it('delegates to another IPAM from CNI_PATH (host-local, CNI 1.0.0): ADD, CHECK, DEL, and GC/STATUS skip it', async () => {
+    freshPods(1);
+    const hostLocalDir = mkdtempSync(join(tmpdir(), 'pnt-b-hl-'));
+    try {
+      const c = { ...conf(), cniVersion: '1.0.0', ipam: { type: 'host-local', dataDir: hostLocalDir, ranges: [[{ subnet: '10.99.0.0/24' }]] } };
+      const add = await cni('ADD', c, podEnv(0));
+      expect(add.code, JSON.stringify(add.out)).toBe(0);
+      expect(add.out.ips).toEqual([{ address: '10.99.0.2/24', gateway: '10.99.0.1', interface: 2 }]);
+      expect(existsSync(join(hostLocalDir, NET, '10.99.0.2'))).toBe(true);
+      expect((await cni('CHECK', { ...c, prevResult: add.out }, podEnv(0))).code).toBe(0);
+      // host-local 1.1.1 predates GC and STATUS: asked for its VERSION, then skipped.
+      expect((await cni('STATUS', { ...c, cniVersion: '1.1.0' })).code).toBe(0);
+      expect((await cni('DEL', c, podEnv(0))).code).toBe(0);
+      expect(existsSync(join(hostLocalDir, NET, '10.99.0.2'))).toBe(false);
+    } finally {
+      rmSync(hostLocalDir, { recursive: true, force: true });
+    }
   });
 
   describe('options', () => {
@@ -377,7 +396,7 @@ describe('bridge pod half', () => {
         expect(a.out).toMatchObject({ code: 7, msg: expect.stringContaining('VLAN filtering') });
         expect(nodeLinks().map((l) => l.ifname)).not.toContain(hostName);
         expect(nodeLinks().map((l) => l.ifname)).not.toContain(BRIDGE);
-        expect(allocations()).toEqual([]);
+        expect(await allocations()).toEqual([]);
         return;
       }
       expect(a.code, JSON.stringify(a.out)).toBe(0);
@@ -399,7 +418,7 @@ describe('bridge pod half', () => {
       const r = await cni('ADD', conf(), podEnv(0));
       expect(r.code).toBe(1);
       expect(r.out.msg).toContain('10.99.0.254/24');
-      expect(allocations()).toEqual([]);
+      expect(await allocations()).toEqual([]);
       expect(nodeLinks().map((l) => l.ifname).filter((n) => /^veth[0-9a-f]{11}$/.test(n))).toEqual([]);
       const f = await cni('ADD', conf({ forceAddress: true }), podEnv(0));
       expect(f.code, JSON.stringify(f.out)).toBe(0);
@@ -409,7 +428,7 @@ describe('bridge pod half', () => {
   });
 
   it('STATUS is ready with a usable bridge and store', async () => {
-    const r = await cni('STATUS', { ...conf(), cniVersion: '1.1.0' });
+    const r = await cni('STATUS', conf());
     expect(r.code, JSON.stringify(r.out)).toBe(0);
   });
 });
