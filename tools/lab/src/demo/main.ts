@@ -76,6 +76,7 @@ async function main(): Promise<void> {
       say(`  ${pod.name}: eth0 ${ip.address} via ${ip.gateway ?? '-'}   host end ${host}   (${ms.toFixed(0)} ms, whole process)`);
     }
     const ipOf = (pod: LabPod): string => ips.get(pod)!;
+    say(`  IPAM store ${dataDir}/${network}: ${(await ipamAllocations(dataDir, network)).join(', ')}`);
 
     step('ping');
     const [a, b, c] = pods as [LabPod, LabPod, LabPod];
