@@ -1,6 +1,36 @@
 // The little address arithmetic the bridge needs (a result's CIDRs → family, subnet, gateway).
-// Pure; node:net validates, bigint does the math.
-import { isIPv4, isIPv6 } from 'node:net';
+// Pure, bigint math. No node:net: loading it costs milliseconds of a Bun-compiled plugin's start.
+
+const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const IPV4 = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}$`);
+const HEXTET = /^[0-9a-fA-F]{1,4}$/;
+
+function isIPv4(s: string): boolean {
+  return IPV4.test(s);
+}
+
+/** RFC 4291 text: 8 hextets, one `::` for a run of zeros, an optional dotted IPv4 tail. */
+function isIPv6(s: string): boolean {
+  const halves = s.split('::');
+  if (halves.length > 2) return false;
+  let groups = 0;
+  for (const [h, half] of halves.entries()) {
+    if (half === '') continue;
+    const parts = half.split(':');
+    for (const [i, part] of parts.entries()) {
+      const last = h === halves.length - 1 && i === parts.length - 1;
+      if (last && part.includes('.')) {
+        if (!isIPv4(part)) return false;
+        groups += 2;
+      } else if (HEXTET.test(part)) {
+        groups += 1;
+      } else {
+        return false;
+      }
+    }
+  }
+  return halves.length === 2 ? groups <= 7 : groups === 8;
+}
 
 export interface Cidr {
   /** The address as written (host bits kept), canonical text. */
