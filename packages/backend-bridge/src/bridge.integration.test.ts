@@ -190,6 +190,8 @@ describe('bridge pod half', () => {
 
     const noPrev = await cni('CHECK', conf(), podEnv(0));
     expect(noPrev.out.code).toBe(7);
+    const noNetns = await cni('CHECK', { ...conf(), prevResult }, podEnv(0, { CNI_NETNS: '/run/netns/pnt-bmissing' }));
+    expect(noNetns.out.code).toBe(8);
 
     for (let i = 0; i < 2; i++) {
       const del = await cni('DEL', { ...conf(), prevResult }, podEnv(0));
