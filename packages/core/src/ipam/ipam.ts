@@ -1,0 +1,80 @@
+// One call = one short store session: open (waiting for other processes) → one operation → close.
+// These are what a CNI call does; a long-lived process may instead keep an IpamStore open.
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { IpamConfig, IpamRoute, StoreLocation } from './config.js';
+import { IpamError, IpamErrorCode } from './errors.js';
+import { readResolvConf } from './resolv-conf.js';
+import type { IpamDns } from './resolv-conf.js';
+import { IpamStore } from './store.js';
+import type { AllocationEntry, Owner } from './store.js';
+
+/** What ADD returns: a CNI result's `ips`, `routes` and `dns` (IPAM results have no interfaces). */
+export interface IpamResult {
+  ips: Array<{ address: string; gateway: string }>;
+  routes: IpamRoute[];
+  dns?: IpamDns;
+}
+
+/** Runs `fn` with the store open, closing it afterwards even when `fn` throws. */
+export async function withStore<T>(location: StoreLocation, fn: (store: IpamStore) => Promise<T>): Promise<T> {
+  const store = await IpamStore.open(location.path, { lockTimeoutMs: location.lockTimeoutMs, create: true });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** True when a store was ever created at the location (DEL, GC and CHECK never create one). */
+async function storeExists(location: StoreLocation): Promise<boolean> {
+  try {
+    await access(join(location.path, 'CURRENT'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** ADD: one address per range set for `owner` (the same ones again if it already holds them). */
+export async function allocate(config: IpamConfig, owner: Owner): Promise<IpamResult> {
+  // Read resolv.conf before taking the lock: a bad path fails without touching the store.
+  const dns = config.resolvConf === undefined ? undefined : await readResolvConf(config.resolvConf);
+  const addresses = await withStore(config, (store) => store.allocate(config, owner));
+  return {
+    ips: addresses.map((a) => ({ address: a.address, gateway: a.gateway })),
+    routes: config.routes.map((r) => ({ ...r })),
+    ...(dns !== undefined ? { dns } : {}),
+  };
+}
+
+/** DEL: releases what `owner` holds; succeeds when it holds nothing. Returns the released addresses. */
+export async function release(location: StoreLocation, owner: Owner): Promise<string[]> {
+  if (!(await storeExists(location))) return [];
+  return withStore(location, (store) => store.release(owner));
+}
+
+/** CHECK: `owner` holds an allocation (exactly `expected`, when given); code 102 otherwise. */
+export async function check(location: StoreLocation, owner: Owner, expected?: readonly string[]): Promise<void> {
+  if (!(await storeExists(location))) {
+    throw new IpamError(IpamErrorCode.NotAllocated, `container ${owner.containerId} interface ${owner.ifname} holds no address: no IPAM store at ${location.path}`, 'expected an allocation made by ADD');
+  }
+  await withStore(location, (store) => store.check(owner, expected));
+}
+
+/** GC: releases every allocation whose owner is not in `valid`; returns what it released. */
+export async function gc(location: StoreLocation, valid: readonly Owner[]): Promise<AllocationEntry[]> {
+  if (!(await storeExists(location))) return [];
+  return withStore(location, (store) => store.gc(valid));
+}
+
+/** Every allocation (address, owner, time). */
+export async function list(location: StoreLocation): Promise<AllocationEntry[]> {
+  if (!(await storeExists(location))) return [];
+  return withStore(location, (store) => store.list());
+}
+
+/** STATUS: the store can be opened and written now (creating it if needed). */
+export async function status(location: StoreLocation): Promise<void> {
+  await withStore(location, (store) => store.probe());
+}
