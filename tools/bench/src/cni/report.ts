@@ -1,0 +1,95 @@
+// Turns the samples of every variant into the printed report: the comparison table with targets,
+// the masquerade sanity line, where podnet's time goes, and anything DEL left behind.
+import type { BenchOptions, VariantResult } from './bench.js';
+import type { SideKey } from './implementations.js';
+import { summarize, type Summary } from './stats.js';
+import { formatTable, verdicts, type Row } from './table.js';
+
+/** The issue's targets, as the highest acceptable ratio of medians podnet/reference. */
+export const TARGETS = { add: 1.0, del: 1.0, burst: 1.0, masqAdd: 0.6 } as const;
+
+const pick = (r: VariantResult, side: SideKey, f: (s: VariantResult['sides'][SideKey]) => number[]): Summary | undefined => {
+  const v = f(r.sides[side]);
+  return v.length ? summarize(v) : undefined;
+};
+
+function row(r: VariantResult, label: string, f: (s: VariantResult['sides'][SideKey]) => number[], target?: number): Row[] {
+  const podnet = pick(r, 'podnet', f);
+  const reference = pick(r, 'reference', f);
+  return podnet && reference ? [{ label, podnet, reference, target }] : [];
+}
+
+export function rows(results: readonly VariantResult[], opts: Pick<BenchOptions, 'burst'>): Row[] {
+  const out: Row[] = [];
+  for (const r of results) {
+    const m = r.variant === 'ipMasq';
+    const p = m ? 'ipMasq ' : '';
+    out.push(
+      ...row(r, `${p}ADD`, (s) => s.add, m ? TARGETS.masqAdd : TARGETS.add),
+      ...row(r, `${p}DEL`, (s) => s.del, m ? undefined : TARGETS.del),
+      ...row(r, `${p}burst ${opts.burst} ADD (wall)`, (s) => s.burstAddWall, m ? undefined : TARGETS.burst),
+      ...row(r, `${p}burst ${opts.burst} DEL (wall)`, (s) => s.burstDelWall, m ? undefined : TARGETS.burst),
+      ...row(r, `${p}ADD inside a burst`, (s) => s.burstAddCalls),
+      ...row(r, `${p}DEL inside a burst`, (s) => s.burstDelCalls),
+      ...row(r, `${p}VERSION`, (s) => s.version),
+    );
+  }
+  return out;
+}
+
+const fmt = (v: number): string => `${v.toFixed(1)} ms`;
+
+/** VERSION is the process floor (start, runtime init, skel, exit): ADD − VERSION is the work. */
+function startVsWork(results: readonly VariantResult[]): string[] {
+  const plain = results.find((r) => r.variant === 'plain') ?? results[0];
+  if (!plain) return [];
+  const lines: string[] = [];
+  for (const side of ['podnet', 'reference'] as const) {
+    const s = plain.sides[side];
+    if (!s.version.length || !s.add.length) continue;
+    const v = summarize(s.version).median;
+    const add = summarize(s.add).median;
+    const del = summarize(s.del).median;
+    lines.push(
+      `  ${side.padEnd(9)} VERSION ${fmt(v)} (process start + exit)  ADD ${fmt(add)} = start + ${fmt(add - v)} work  DEL ${fmt(del)} = start + ${fmt(del - v)} work`,
+    );
+  }
+  for (const r of results) {
+    if (r.variant !== 'ipMasq' || !plain || plain === r) continue;
+    for (const side of ['podnet', 'reference'] as const) {
+      const a = r.sides[side].add;
+      const b = plain.sides[side].add;
+      if (a.length && b.length) lines.push(`  ${side.padEnd(9)} ipMasq adds ${fmt(summarize(a).median - summarize(b).median)} to ADD (median vs plain)`);
+    }
+  }
+  return lines;
+}
+
+export function report(results: readonly VariantResult[], opts: Pick<BenchOptions, 'burst' | 'pods'>, extra: readonly string[] = []): { text: string; leftovers: number } {
+  const table = rows(results, opts);
+  const lines = [
+    '',
+    `CNI call latency, podnet-bridge vs reference bridge + host-local (ratio = podnet / reference, < 1 is faster)`,
+    formatTable(table),
+    '',
+  ];
+  const missed = verdicts(table).filter((v) => !v.met);
+  lines.push(missed.length ? `targets missed: ${missed.map((v) => `${v.label} ${v.ratio.toFixed(2)}× > ${v.target.toFixed(2)}×`).join('; ')}` : 'all targets met');
+  for (const r of results) {
+    for (const side of ['podnet', 'reference'] as const) {
+      const e = r.sides[side].masqEvidence;
+      if (e) lines.push(`${r.variant} ${side} after ${opts.pods} ADDs: ${e}`);
+    }
+  }
+  lines.push('', 'where the time goes (medians):', ...startVsWork(results), ...extra);
+  let leftovers = 0;
+  for (const r of results) {
+    for (const side of ['podnet', 'reference'] as const) {
+      for (const l of r.sides[side].leftovers) {
+        leftovers++;
+        lines.push(`LEFT BEHIND (${r.variant}, ${side}): ${l}`);
+      }
+    }
+  }
+  return { text: lines.join('\n'), leftovers };
+}
