@@ -82,6 +82,8 @@ export const IFLA_TXQLEN = 13;
 export const IFLA_OPERSTATE = 16;
 export const IFLA_LINKINFO = 18;
 export const IFLA_NET_NS_PID = 19;
+export const IFLA_IFALIAS = 20;
+export const IFLA_AF_SPEC = 26;
 export const IFLA_NET_NS_FD = 28;
 export const IFLA_EXT_MASK = 29;
 export const IFLA_PROMISCUITY = 30;
@@ -100,6 +102,11 @@ export const IFLA_BR_VLAN_FILTERING = 7;
 export const IFLA_BRPORT_MODE = 4;
 export const IFLA_BRPORT_LEARNING = 8;
 export const IFLA_BRPORT_ISOLATED = 33;
+
+// linux/if_bridge.h: a port's VLANs, inside IFLA_AF_SPEC of AF_BRIDGE link messages
+export const IFLA_BRIDGE_VLAN_INFO = 2;
+export const BRIDGE_VLAN_INFO_PVID = 0x2;
+export const BRIDGE_VLAN_INFO_UNTAGGED = 0x4;
 
 export const IFLA_VXLAN_ID = 1;
 export const IFLA_VXLAN_LINK = 3;

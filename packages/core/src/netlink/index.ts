@@ -13,6 +13,9 @@ export type { IpFamily } from './ip.js';
 export {
   bridgeAdd,
   bridgePortSet,
+  bridgeSet,
+  bridgeVlanAdd,
+  bridgeVlanDel,
   decodeLink,
   dummyAdd,
   getLink,
@@ -24,7 +27,20 @@ export {
   vethAdd,
   vxlanAdd,
 } from './link.js';
-export type { BridgeOptions, BridgePortOptions, Link, LinkChanges, LinkCommon, LinkFilter, LinkRef, NetnsTarget, VethOptions, VxlanOptions } from './link.js';
+export type {
+  BridgeOptions,
+  BridgePortOptions,
+  BridgeSettings,
+  BridgeVlan,
+  Link,
+  LinkChanges,
+  LinkCommon,
+  LinkFilter,
+  LinkRef,
+  NetnsTarget,
+  VethOptions,
+  VxlanOptions,
+} from './link.js';
 export { addressAdd, addressDel, addressDump, addressReplace, decodeAddress, listAddresses } from './address.js';
 export type { Address, AddressFilter, AddressOptions } from './address.js';
 export { decodeRoute, listRoutes, routeAdd, routeDel, routeDump, routeReplace, routeWhat } from './route.js';

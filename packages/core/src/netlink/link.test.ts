@@ -3,7 +3,20 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { NLM_F_ACK, NLM_F_REQUEST } from './constants.js';
-import { bridgeAdd, bridgePortSet, decodeLink, dummyAdd, linkDel, linkGet, linkSet, vethAdd, vxlanAdd } from './link.js';
+import {
+  bridgeAdd,
+  bridgePortSet,
+  bridgeSet,
+  bridgeVlanAdd,
+  bridgeVlanDel,
+  decodeLink,
+  dummyAdd,
+  linkDel,
+  linkGet,
+  linkSet,
+  vethAdd,
+  vxlanAdd,
+} from './link.js';
 import { decodeMessages, encodeMessage } from './message.js';
 import type { NlRequest } from './message.js';
 
@@ -35,6 +48,28 @@ describe('link requests', () => {
 
   it('bridge port: hairpin and isolated', () => {
     expectSameAsIproute2(bridgePortSet(4, { hairpin: true, isolated: true }), 'req-bridge-port-set');
+  });
+
+  it('set alias', () => {
+    expectSameAsIproute2(linkSet(4, { alias: 'podnet:x' }), 'req-link-set-alias');
+  });
+
+  it('set alias by name: IFLA_IFNAME, then the alias without a NUL', () => {
+    const r = linkSet('pnt-v', { alias: 'a' });
+    expect(r.type).toBe(16); // RTM_NEWLINK
+    expect(Buffer.from(r.body).toString('hex')).toBe(
+      `${'00'.repeat(16)}0a000300${Buffer.from('pnt-v\0').toString('hex')}0000 05001400 61000000`.replace(/\s+/g, ''),
+    );
+  });
+
+  it('vlan_filtering on an existing bridge', () => {
+    expectSameAsIproute2(bridgeSet(2, { vlanFiltering: true }), 'req-bridge-set');
+  });
+
+  it('bridge port vlan: add as pvid untagged, delete', () => {
+    expectSameAsIproute2(bridgeVlanAdd(4, { vid: 42, pvid: true, untagged: true }), 'req-bridge-vlan-add');
+    expectSameAsIproute2(bridgeVlanDel(4, 1), 'req-bridge-vlan-del');
+    expect(bridgeVlanAdd(4, { vid: 42 }).what).toBe('vlan 42 on bridge port #4');
   });
 
   it('delete by index', () => {
@@ -72,5 +107,19 @@ describe('link replies', () => {
     const link = decodeLink(m!);
     expect(link).toMatchObject({ index: 4, name: 'pnt-k-v0', kind: 'veth', portKind: 'bridge', up: true, mtu: 1400, master: 2, parent: 3 });
     expect(link.mac).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+    expect(link.alias).toBeUndefined();
+  });
+
+  it('decodes the alias (the kernel sends it NUL-terminated)', () => {
+    const [m] = decodeMessages(fixture('msg-link-alias'));
+    expect(decodeLink(m!)).toMatchObject({ index: 4, name: 'pnt-r-v0', kind: 'veth', alias: 'podnet:x', master: 2 });
+  });
+
+  it('decodes name and alias from a minimal message (alias without a NUL)', () => {
+    const body = Buffer.from(
+      `${'00'.repeat(4)}04000000${'00'.repeat(8)}0a000300${Buffer.from('pnt-v\0').toString('hex')}0000 0c001400${Buffer.from('podnet:x').toString('hex')}`.replace(/\s+/g, ''),
+      'hex',
+    );
+    expect(decodeLink({ type: 16, flags: 0, seq: 0, pid: 0, body })).toMatchObject({ index: 4, name: 'pnt-v', alias: 'podnet:x' });
   });
 });

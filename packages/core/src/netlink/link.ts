@@ -1,16 +1,22 @@
-// Links: ifinfomsg requests (create veth/bridge/vxlan/dummy, set, delete, get, dump) and decoding.
+// Links: ifinfomsg requests (create veth/bridge/vxlan/dummy, set, delete, get, dump), bridge
+// options (the bridge's own, its ports', a port's VLANs) and decoding.
 // Builders are pure and return an NlRequest; run them with NetlinkSocket.request or .batch.
 import {
   AF_BRIDGE,
   AF_UNSPEC,
+  BRIDGE_VLAN_INFO_PVID,
+  BRIDGE_VLAN_INFO_UNTAGGED,
   IFF_PROMISC,
   IFF_UP,
   IFLA_ADDRESS,
+  IFLA_AF_SPEC,
+  IFLA_BRIDGE_VLAN_INFO,
   IFLA_BRPORT_ISOLATED,
   IFLA_BRPORT_LEARNING,
   IFLA_BRPORT_MODE,
   IFLA_BR_VLAN_FILTERING,
   IFLA_EXT_MASK,
+  IFLA_IFALIAS,
   IFLA_IFNAME,
   IFLA_INFO_DATA,
   IFLA_INFO_KIND,
@@ -56,6 +62,8 @@ export type NetnsTarget = { readonly fd: number } | { readonly pid: number };
 export interface Link {
   index: number;
   name: string;
+  /** IFLA_IFALIAS: the free-text label `ip link set … alias` writes. */
+  alias?: string;
   /** IFLA_INFO_KIND: `veth`, `bridge`, `vxlan`, `dummy`…; absent for physical devices and lo. */
   kind?: string;
   /** IFLA_INFO_SLAVE_KIND: `bridge` when the link is a bridge port. */
@@ -110,9 +118,12 @@ export interface VethOptions extends LinkCommon {
   };
 }
 
-export interface BridgeOptions extends LinkCommon {
+/** A bridge's own options: set at creation (bridgeAdd) or later (bridgeSet). */
+export interface BridgeSettings {
   vlanFiltering?: boolean;
 }
+
+export interface BridgeOptions extends LinkCommon, BridgeSettings {}
 
 export interface VxlanOptions extends LinkCommon {
   vni: number;
@@ -139,6 +150,8 @@ export interface LinkChanges {
   /** Move to another namespace. */
   netns?: NetnsTarget;
   txqlen?: number;
+  /** IFLA_IFALIAS, a free-text label on the link (podnet marks a host veth's owner with it). */
+  alias?: string;
 }
 
 export interface BridgePortOptions {
@@ -147,6 +160,15 @@ export interface BridgePortOptions {
   /** IFLA_BRPORT_ISOLATED: no forwarding between isolated ports. */
   isolated?: boolean;
   learning?: boolean;
+}
+
+/** One VLAN of a bridge port (struct bridge_vlan_info). */
+export interface BridgeVlan {
+  vid: number;
+  /** BRIDGE_VLAN_INFO_PVID: untagged frames entering the port belong to this VLAN. */
+  pvid?: boolean;
+  /** BRIDGE_VLAN_INFO_UNTAGGED: frames of this VLAN leave the port untagged. */
+  untagged?: boolean;
 }
 
 // ---- requests ---------------------------------------------------------------------------------
@@ -169,11 +191,14 @@ export function vethAdd(o: VethOptions): NlRequest {
 }
 
 export function bridgeAdd(o: BridgeOptions): NlRequest {
-  const w = createHeader(o).nest(IFLA_LINKINFO, (li) => {
-    li.chars(IFLA_INFO_KIND, 'bridge');
-    if (o.vlanFiltering !== undefined) li.nest(IFLA_INFO_DATA, (d) => d.u8(IFLA_BR_VLAN_FILTERING, o.vlanFiltering ? 1 : 0));
-  });
+  const w = createHeader(o).nest(IFLA_LINKINFO, (li) => bridgeInfo(li, o));
   return create(w, `bridge "${o.name}"`);
+}
+
+/** Changes an existing bridge's options, as `ip link set X type bridge vlan_filtering 1`. */
+export function bridgeSet(index: number, o: BridgeSettings): NlRequest {
+  const w = refHeader(index, 0, 0).nest(IFLA_LINKINFO, (li) => bridgeInfo(li, o));
+  return { type: RTM_NEWLINK, flags: 0, body: w.finish(), what: `bridge #${index}` };
 }
 
 export function vxlanAdd(o: VxlanOptions): NlRequest {
@@ -213,14 +238,15 @@ export function linkSet(ref: LinkRef, c: LinkChanges): NlRequest {
   if (c.name !== undefined && typeof ref !== 'number') {
     throw new TypeError(`renaming link "${ref}" to "${c.name}" needs the link's ifindex, not its name`);
   }
-  const w = new BodyWriter().raw(ifinfomsg(AF_UNSPEC, typeof ref === 'number' ? ref : 0, flags, change));
-  if (typeof ref === 'string') w.str(IFLA_IFNAME, ref);
-  else if (c.name !== undefined) w.str(IFLA_IFNAME, c.name);
+  const w = refHeader(ref, flags, change);
+  if (typeof ref === 'number' && c.name !== undefined) w.str(IFLA_IFNAME, c.name);
   if (c.mtu !== undefined) w.u32(IFLA_MTU, c.mtu);
   if (c.mac !== undefined) w.attr(IFLA_ADDRESS, parseMac(c.mac));
   if (c.master !== undefined) w.u32(IFLA_MASTER, c.master);
   if (c.txqlen !== undefined) w.u32(IFLA_TXQLEN, c.txqlen);
   if (c.netns) netnsAttr(w, c.netns);
+  // Without a NUL, as iproute2 sends it (NLA_STRING); the kernel reports it back NUL-terminated.
+  if (c.alias !== undefined) w.chars(IFLA_IFALIAS, c.alias);
   return { type: RTM_NEWLINK, flags: 0, body: w.finish(), what: linkWhat(ref) };
 }
 
@@ -238,16 +264,23 @@ export function bridgePortSet(index: number, o: BridgePortOptions): NlRequest {
   return { type: RTM_SETLINK, flags: 0, body: w.finish(), what: `bridge port ${linkWhat(index)}` };
 }
 
+/** A VLAN on a bridge port, as `bridge vlan add dev X vid N [pvid] [untagged]` (AF_BRIDGE RTM_SETLINK). */
+export function bridgeVlanAdd(index: number, v: BridgeVlan): NlRequest {
+  const flags = (v.pvid ? BRIDGE_VLAN_INFO_PVID : 0) | (v.untagged ? BRIDGE_VLAN_INFO_UNTAGGED : 0);
+  return { type: RTM_SETLINK, flags: 0, body: bridgeVlanBody(index, v.vid, flags), what: vlanWhat(index, v.vid) };
+}
+
+/** `bridge vlan del dev X vid N` (AF_BRIDGE RTM_DELLINK: the port stays, the VLAN goes). */
+export function bridgeVlanDel(index: number, vid: number): NlRequest {
+  return { type: RTM_DELLINK, flags: 0, body: bridgeVlanBody(index, vid, 0), what: vlanWhat(index, vid) };
+}
+
 export function linkDel(ref: LinkRef): NlRequest {
-  const w = new BodyWriter().raw(ifinfomsg(AF_UNSPEC, typeof ref === 'number' ? ref : 0, 0, 0));
-  if (typeof ref === 'string') w.str(IFLA_IFNAME, ref);
-  return { type: RTM_DELLINK, flags: 0, body: w.finish(), what: linkWhat(ref) };
+  return { type: RTM_DELLINK, flags: 0, body: refHeader(ref, 0, 0).finish(), what: linkWhat(ref) };
 }
 
 export function linkGet(ref: LinkRef): NlRequest {
-  const w = new BodyWriter().raw(ifinfomsg(AF_UNSPEC, typeof ref === 'number' ? ref : 0, 0, 0));
-  if (typeof ref === 'string') w.str(IFLA_IFNAME, ref);
-  w.u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+  const w = refHeader(ref, 0, 0).u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
   return { type: RTM_GETLINK, flags: 0, body: w.finish(), what: linkWhat(ref) };
 }
 
@@ -295,6 +328,8 @@ export function decodeLink(m: NlMessage): Link {
   const flags = b.readUInt32LE(8);
   const a = new Attrs(b, 16);
   const link: Link = { index, name: a.str(IFLA_IFNAME) ?? '', flags, up: (flags & IFF_UP) !== 0, mtu: a.u32(IFLA_MTU) ?? 0 };
+  const alias = a.str(IFLA_IFALIAS);
+  if (alias !== undefined) link.alias = alias;
   const mac = a.get(IFLA_ADDRESS);
   if (mac && mac.length > 0) link.mac = formatMac(mac);
   const master = a.u32(IFLA_MASTER);
@@ -345,6 +380,13 @@ function ifinfomsg(family: number, index: number, flags: number, change: number)
   return b;
 }
 
+/** The header of a request about an existing link: its ifindex, or index 0 and IFLA_IFNAME. */
+function refHeader(ref: LinkRef, flags: number, change: number): BodyWriter {
+  const w = new BodyWriter().raw(ifinfomsg(AF_UNSPEC, typeof ref === 'number' ? ref : 0, flags, change));
+  if (typeof ref === 'string') w.str(IFLA_IFNAME, ref);
+  return w;
+}
+
 function createHeader(o: LinkCommon): BodyWriter {
   const w = new BodyWriter().raw(ifinfomsg(AF_UNSPEC, o.index ?? 0, o.up ? IFF_UP : 0, o.up === undefined ? 0 : IFF_UP)).str(IFLA_IFNAME, o.name);
   if (o.mtu !== undefined) w.u32(IFLA_MTU, o.mtu);
@@ -357,6 +399,30 @@ function createHeader(o: LinkCommon): BodyWriter {
 
 function create(w: BodyWriter, what: string): NlRequest {
   return { type: RTM_NEWLINK, flags: NLM_F_CREATE | NLM_F_EXCL, body: w.finish(), what };
+}
+
+/** IFLA_LINKINFO of a bridge: its kind, and its options when any is given. */
+function bridgeInfo(li: BodyWriter, o: BridgeSettings): void {
+  li.chars(IFLA_INFO_KIND, 'bridge');
+  if (o.vlanFiltering !== undefined) li.nest(IFLA_INFO_DATA, (d) => d.u8(IFLA_BR_VLAN_FILTERING, o.vlanFiltering ? 1 : 0));
+}
+
+/**
+ * ifinfomsg(AF_BRIDGE) + IFLA_AF_SPEC { IFLA_BRIDGE_VLAN_INFO: u16 flags, u16 vid }. The nest
+ * goes without NLA_F_NESTED, as iproute2 sends it; the bridge parses it either way.
+ */
+function bridgeVlanBody(index: number, vid: number, flags: number): Buffer {
+  const info = Buffer.alloc(4);
+  info.writeUInt16LE(flags, 0);
+  info.writeUInt16LE(vid, 2);
+  return new BodyWriter()
+    .raw(ifinfomsg(AF_BRIDGE, index, 0, 0))
+    .nest(IFLA_AF_SPEC, (s) => s.attr(IFLA_BRIDGE_VLAN_INFO, info))
+    .finish();
+}
+
+function vlanWhat(index: number, vid: number): string {
+  return `vlan ${vid} on bridge port #${index}`;
 }
 
 function netnsAttr(w: BodyWriter, t: NetnsTarget): void {

@@ -93,18 +93,18 @@ describe('netlink in namespaces (Node, koffi)', () => {
     expect(() => node.request(linkDel('pnt-k-none'))).toThrow(/RTM_DELLINK link "pnt-k-none".*ENODEV \(No such device\)/);
   });
 
-  it('puts the host end on a bridge with hairpin, isolation and promisc', () => {
+  it('puts the host end on a bridge with hairpin, isolation, promisc and an alias', () => {
     node.request(bridgeAdd({ name: 'pnt-k-br0', up: true }));
     const br = must(getLink(node, 'pnt-k-br0'), 'bridge');
     expect(br).toMatchObject({ kind: 'bridge', up: true, bridge: { vlanFiltering: false } });
     const host = must(getLink(node, 'pnt-k-h1'), 'host veth');
     node.batch([
-      linkSet(host.index, { master: br.index, up: true, mac: '02:00:00:00:02:02' }),
+      linkSet(host.index, { master: br.index, up: true, mac: '02:00:00:00:02:02', alias: 'pnt-k owner: h1' }),
       bridgePortSet(host.index, { hairpin: true, isolated: true }),
       linkSet('pnt-k-br0', { promisc: true }),
     ]);
     expect(listLinks(node, { master: br.index }).map((l) => l.name)).toEqual(['pnt-k-h1']);
-    expect(must(getLink(node, host.index), 'host veth')).toMatchObject({ up: true, master: br.index, portKind: 'bridge', mac: '02:00:00:00:02:02' });
+    expect(must(getLink(node, host.index), 'host veth')).toMatchObject({ up: true, master: br.index, portKind: 'bridge', mac: '02:00:00:00:02:02', alias: 'pnt-k owner: h1' });
     expect((must(getLink(node, br.index), 'bridge').flags & IFF_PROMISC) !== 0).toBe(true);
     const [detail] = ipJson(NODE, '-d', 'link', 'show', 'dev', 'pnt-k-h1') as Array<{ linkinfo: { info_slave_data: { hairpin: boolean; isolated: boolean } } }>;
     expect(detail?.linkinfo.info_slave_data).toMatchObject({ hairpin: true, isolated: true });
