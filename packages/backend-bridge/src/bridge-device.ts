@@ -1,13 +1,12 @@
 // The bridge: create or reuse it, its gateway addresses (forceAddress semantics), forwarding.
 import { randomBytes } from 'node:crypto';
 import { CniError, ErrorCode } from '@podnet/core/cni';
-import { addressAdd, addressDel, bridgeAdd, getLink, linkDel, linkSet, listAddresses, listLinks } from '@podnet/core/netlink';
+import { IFF_PROMISC, addressAdd, addressDel, bridgeAdd, bridgeSet, formatMac, getLink, linkDel, linkSet, listAddresses, listLinks } from '@podnet/core/netlink';
 import type { Link, NlRequest } from '@podnet/core/netlink';
 import { writeSysctl } from '@podnet/core/netns';
 import { networkOf, parseCidr } from './cidr.js';
 import type { Cidr } from './cidr.js';
 import type { HostSide } from './host.js';
-import { bridgeVlanFilteringSet } from './rtnl-adapter.js';
 
 export interface BridgeSpec {
   name: string;
@@ -62,8 +61,8 @@ export function ensureBridge(host: HostSide, spec: BridgeSpec): EnsuredBridge {
   }
   const fixes: NlRequest[] = [];
   if (!link.up) fixes.push(linkSet(link.index, { up: true }));
-  if (spec.promisc && (link.flags & 0x100) === 0) fixes.push(linkSet(link.index, { promisc: true }));
-  if (spec.vlanFiltering && !link.bridge?.vlanFiltering) fixes.push(bridgeVlanFilteringSet(link.index, true));
+  if (spec.promisc && (link.flags & IFF_PROMISC) === 0) fixes.push(linkSet(link.index, { promisc: true }));
+  if (spec.vlanFiltering && !link.bridge?.vlanFiltering) fixes.push(bridgeSet(link.index, { vlanFiltering: true }));
   if (fixes.length > 0) {
     try {
       nl.batch(fixes);
@@ -194,5 +193,5 @@ function trySysctl(key: string[], value: number): void {
 function randomMac(): string {
   const b = randomBytes(6);
   b[0] = (b[0]! & 0xfe) | 0x02;
-  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+  return formatMac(b);
 }

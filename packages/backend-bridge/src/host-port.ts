@@ -1,14 +1,11 @@
 // The host end of a pod's veth as a bridge port: port options (hairpin, access VLAN), deletion
 // by name (idempotent), and finding this network's ports by their owner alias (GC).
 import { CniError, ErrorCode } from '@podnet/core/cni';
-import { bridgePortSet, getLink, linkDel, linkDump } from '@podnet/core/netlink';
+import { bridgePortSet, bridgeVlanAdd, bridgeVlanDel, getLink, linkDel, listLinks } from '@podnet/core/netlink';
 import type { Link, NlRequest } from '@podnet/core/netlink';
 import type { HostSide } from './host.js';
 import { parseOwnerAlias } from './host-veth.js';
 import type { VethOwner } from './host-veth.js';
-import { decodeNameAndAlias, portVlanAdd, portVlanDel } from './rtnl-adapter.js';
-
-const RTM_NEWLINK = 16;
 /** The bridge's default VLAN, which a port leaves when it gets its own access VLAN. */
 const DEFAULT_VLAN = 1;
 
@@ -22,7 +19,9 @@ export interface PortOptions {
 export function configureHostPort(host: HostSide, port: Link, options: PortOptions): void {
   const reqs: NlRequest[] = [];
   if (options.hairpin) reqs.push(bridgePortSet(port.index, { hairpin: true }));
-  if (options.vlan !== undefined) reqs.push(portVlanAdd(port.index, options.vlan, true), portVlanDel(port.index, DEFAULT_VLAN));
+  if (options.vlan !== undefined) {
+    reqs.push(bridgeVlanAdd(port.index, { vid: options.vlan, pvid: true, untagged: true }), bridgeVlanDel(port.index, DEFAULT_VLAN));
+  }
   if (reqs.length > 0) host.nl.batch(reqs);
 }
 
@@ -43,12 +42,9 @@ export interface OwnedVeth {
 /** Every veth on the node carrying a podnet owner alias that matches its name. */
 export function listPodVeths(host: HostSide): OwnedVeth[] {
   const out: OwnedVeth[] = [];
-  for (const m of host.nl.dump(linkDump({ kind: 'veth' }))) {
-    if (m.type !== RTM_NEWLINK) continue;
-    const { name, alias } = decodeNameAndAlias(m);
-    if (!name) continue;
-    const owner = parseOwnerAlias(name, alias);
-    if (owner) out.push({ name, owner });
+  for (const link of listLinks(host.nl, { kind: 'veth' })) {
+    const owner = parseOwnerAlias(link.name, link.alias);
+    if (owner) out.push({ name: link.name, owner });
   }
   return out;
 }

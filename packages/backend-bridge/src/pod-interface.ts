@@ -10,7 +10,6 @@ import { canonicalIp, networkOf, parseCidr } from './cidr.js';
 import type { HostSide } from './host.js';
 import { deleteHostVeth } from './host-port.js';
 import type { PodSide } from './pod-netns.js';
-import { linkAliasSet } from './rtnl-adapter.js';
 
 export interface VethSpec {
   hostName: string;
@@ -58,7 +57,7 @@ export function createPodVeth(host: HostSide, pod: PodSide, spec: VethSpec): Pod
     up: true,
     peer: { name: spec.ifname, netns: pod.netns, mtu: spec.mtu, ...(spec.mac !== undefined ? { mac: spec.mac } : {}) },
   });
-  const batch = [create, linkAliasSet(spec.hostName, spec.alias)];
+  const batch = [create, linkSet(spec.hostName, { alias: spec.alias })];
   try {
     host.nl.batch(batch);
   } catch (err) {
