@@ -8,8 +8,8 @@ export { Attrs, BodyWriter, decodeMessages, encodeMessage } from './message.js';
 export type { NlMessage, NlRequest } from './message.js';
 export { decodeDone, decodeError } from './ack.js';
 export type { Ack } from './ack.js';
-export { formatIp, formatMac, ipFamily, isIp, parseCidr, parseIp, parseMac } from './ip.js';
-export type { IpFamily } from './ip.js';
+export { formatIp, formatMac, ipFamily, isIp, parseCidr, parseIp, parseMac, tryParseCidr } from './ip.js';
+export type { Cidr, IpFamily } from './ip.js';
 export {
   bridgeAdd,
   bridgePortSet,

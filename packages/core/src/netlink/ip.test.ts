@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatIp, formatMac, ipFamily, isIp, parseCidr, parseIp, parseMac } from './ip.js';
+import { formatIp, formatMac, ipFamily, isIp, parseCidr, parseIp, parseMac, tryParseCidr } from './ip.js';
 
 describe('IP text', () => {
   it.each([
@@ -15,6 +15,7 @@ describe('IP text', () => {
     ['1:0:0:2:0:0:0:3', '1:0:0:2::3'],
     ['::ffff:10.0.0.1', '::ffff:10.0.0.1'],
     ['64:ff9b::192.0.2.33', '64:ff9b::c000:221'],
+    ['1:2:3:4:5:6:1.2.3.4', '1:2:3:4:5:6:102:304'],
     ['1::', '1::'],
   ])('%s round-trips to %s', (text, canonical) => {
     expect(formatIp(parseIp(text))).toBe(canonical);
@@ -27,7 +28,7 @@ describe('IP text', () => {
     expect(ipFamily('fd00::')).toBe(6);
   });
 
-  it.each(['', '10.1.2', '10.1.2.256', '010.1.2.3', '1.2.3.4.5', ':::', '1::2::3', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7::8', 'fe80::1%eth0', 'g::1', '12345::', '10.0.0.1/24'])(
+  it.each(['', '10.1.2', '10.1.2.256', '010.1.2.3', '1.2.3.4.5', ':::', '1::2::3', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7::8', 'fe80::1%eth0', 'g::1', '12345::', '10.0.0.1/24', '1.2.3.4::', '1.2.3.4::1', '::1.2.3.4:5'])(
     'rejects %j',
     (text) => {
       expect(isIp(text)).toBe(false);
@@ -55,5 +56,9 @@ describe('CIDR text', () => {
   });
   it.each(['10.1.0.0/33', 'fd00::/129', '10.1.0.0/', '10.1.0.0/08', 'x/8', '10.0.0.0/8/8'])('rejects %j', (text) => {
     expect(() => parseCidr(text)).toThrow(`invalid CIDR "${text}"`);
+    expect(tryParseCidr(text)).toBeUndefined();
+  });
+  it('tryParseCidr parses what parseCidr does', () => {
+    expect(tryParseCidr('FD00:0::5/64')).toEqual({ address: 'fd00::5', prefixLength: 64, family: 6 });
   });
 });

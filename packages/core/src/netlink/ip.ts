@@ -66,13 +66,14 @@ function parseV4(text: string): Uint8Array | undefined {
 function parseV6(text: string): Uint8Array | undefined {
   const halves = text.split('::');
   if (halves.length > 2) return undefined;
-  const groups = (s: string): number[] | undefined => {
+  // A dotted IPv4 tail (::ffff:10.0.0.1) is allowed only at the very end of the address.
+  const groups = (s: string, last: boolean): number[] | undefined => {
     if (s === '') return [];
     const out: number[] = [];
     const parts = s.split(':');
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i] as string;
-      if (i === parts.length - 1 && p.includes('.')) {
+      if (last && i === parts.length - 1 && p.includes('.')) {
         const v4 = parseV4(p);
         if (!v4) return undefined;
         out.push(((v4[0] ?? 0) << 8) | (v4[1] ?? 0), ((v4[2] ?? 0) << 8) | (v4[3] ?? 0));
@@ -83,8 +84,8 @@ function parseV6(text: string): Uint8Array | undefined {
     }
     return out;
   };
-  const head = groups(halves[0] as string);
-  const tail = halves.length === 2 ? groups(halves[1] as string) : [];
+  const head = groups(halves[0] as string, halves.length === 1);
+  const tail = halves.length === 2 ? groups(halves[1] as string, true) : [];
   if (!head || !tail) return undefined;
   const all = halves.length === 2 ? [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail] : head;
   if (all.length !== 8 || (halves.length === 2 && head.length + tail.length > 7)) return undefined;
@@ -110,15 +111,29 @@ export function formatMac(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
+/** An address with a prefix length; the address in canonical text, host bits kept as written. */
+export interface Cidr {
+  address: string;
+  prefixLength: number;
+  family: IpFamily;
+}
+
 /** `'10.1.0.0/16'` → `{ address: '10.1.0.0', prefixLength: 16 }`; a bare address gets /32 or /128. */
-export function parseCidr(text: string): { address: string; prefixLength: number; family: IpFamily } {
+export function parseCidr(text: string): Cidr {
+  const cidr = tryParseCidr(text);
+  if (!cidr) throw new TypeError(`invalid CIDR "${text}": expected an address and a prefix length, like 10.1.0.0/16 or fd00::/64`);
+  return cidr;
+}
+
+/** As parseCidr, but undefined for bad text: for callers that report it in their own words. */
+export function tryParseCidr(text: string): Cidr | undefined {
   const slash = text.indexOf('/');
   const addr = slash < 0 ? text : text.slice(0, slash);
-  const bytes = (addr.includes(':') ? parseV6(addr) : parseV4(addr)) ?? undefined;
-  const max = bytes?.length === 4 ? 32 : 128;
+  const bytes = addr.includes(':') ? parseV6(addr) : parseV4(addr);
+  if (!bytes) return undefined;
+  const max = bytes.length === 4 ? 32 : 128;
   const lenText = slash < 0 ? String(max) : text.slice(slash + 1);
-  if (!bytes || !/^(0|[1-9][0-9]{0,2})$/.test(lenText) || Number(lenText) > max) {
-    throw new TypeError(`invalid CIDR "${text}": expected an address and a prefix length, like 10.1.0.0/16 or fd00::/64`);
-  }
+  // No leading zeros, as in the address: one spelling per prefix length.
+  if (!/^(0|[1-9][0-9]{0,2})$/.test(lenText) || Number(lenText) > max) return undefined;
   return { address: formatIp(bytes), prefixLength: Number(lenText), family: bytes.length === 4 ? 4 : 6 };
 }
