@@ -3,12 +3,14 @@
 // Sequential ADDs then DELs alternate which side goes first per round; bursts start all calls at
 // once on one side while the other side is idle. Only the plugin processes are timed.
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cniEnvironment, type Lab, type LabNode, type LabPod } from '@podnet/lab';
 import { networkConfig, type Implementation, type NetworkShape, type SideKey } from './implementations.js';
 import { iptablesCniChains, leftovers } from './leftovers.js';
 import type { CallTiming, RunnerCall } from './protocol.js';
 import { Runner } from './runner-client.js';
+import { callPhases, parseTrace, TRACED_SYSCALLS, type CallPhases } from './trace.js';
 
 export type Variant = 'plain' | 'ipMasq';
 
@@ -43,6 +45,9 @@ export interface SideSamples {
   leftovers: string[];
   /** What the ipMasq ADDs visibly made (sanity: both sides really masquerade). */
   masqEvidence?: string;
+  /** Phases of the calls run under strace (not part of the timings above). */
+  tracedAdd: CallPhases[];
+  tracedDel: CallPhases[];
 }
 
 export interface VariantResult {
@@ -113,6 +118,18 @@ async function burst(side: Side, command: 'ADD' | 'DEL', list: readonly Attachme
   return { wall: reply.wallMs, calls: reply.results.map((t) => t.ms) };
 }
 
+/** One call under `strace -f`: the plugin still gets exactly the runtime's env and stdin. */
+async function traced(side: Side, command: 'ADD' | 'DEL', a: Attachment, file: string): Promise<CallPhases> {
+  const plain = call(side, command, a);
+  const args = ['-f', '-ttt', '-T', '--seccomp-bpf', '-e', `trace=${TRACED_SYSCALLS.join(',')}`, '-o', file, plain.file];
+  const reply = await side.runner.run([{ ...plain, file: 'strace', args }]);
+  const t = reply.results[0];
+  if (!t) throw new Error('runner returned no result');
+  expectOk(side, `${command} ${a.pod.netns.name} (strace)`, t);
+  if (command === 'ADD') recordAddress(side, t);
+  return callPhases(parseTrace(await readFile(file, 'utf8')), side.dataDir);
+}
+
 async function prepareSide(lab: Lab, impl: Implementation, variant: Variant, shape: NetworkShape, podCount: number): Promise<Side> {
   const tag = `${variant === 'plain' ? 'p' : 'm'}${impl.key === 'podnet' ? 'pn' : 'rf'}`;
   const node = await lab.addNode(`${tag}-node`);
@@ -128,7 +145,9 @@ async function prepareSide(lab: Lab, impl: Implementation, variant: Variant, sha
     config: networkConfig(impl, shape, dataDir),
     pods,
     addresses: new Set(),
-    samples: { add: [], del: [], version: [], burstAddWall: [], burstDelWall: [], burstAddCalls: [], burstDelCalls: [], leftovers: [] },
+    samples: {
+      add: [], del: [], version: [], burstAddWall: [], burstDelWall: [], burstAddCalls: [], burstDelCalls: [], leftovers: [], tracedAdd: [], tracedDel: [],
+    },
   };
 }
 
@@ -205,6 +224,19 @@ export async function runVariant(lab: Lab, impls: readonly [Implementation, Impl
       }
     }
     for (const s of sides) await checkClean(s, 'burst DEL');
+
+    if (opts.trace > 0) {
+      log(`strace: ${opts.trace} ADD+DEL per side for the phase breakdown (not in the timings)`);
+      const dir = await lab.tempDir(`${variant}-trace`);
+      for (let i = 0; i < opts.trace; i++) {
+        for (const s of order(i, sides)) {
+          const a = fresh(s.pods[0] as LabPod);
+          s.samples.tracedAdd.push(await traced(s, 'ADD', a, path.join(dir, `${s.impl.key}-add-${i}.txt`)));
+          s.samples.tracedDel.push(await traced(s, 'DEL', a, path.join(dir, `${s.impl.key}-del-${i}.txt`)));
+        }
+      }
+      for (const s of sides) await checkClean(s, 'traced DEL');
+    }
   } finally {
     for (const s of sides) await s.runner.stop();
   }

@@ -27,7 +27,8 @@ export async function checkPrerequisites(opts: { trace: boolean }): Promise<void
 /** Removes `<tmpdir>/<prefix>*` directories left by a killed run; returns what it removed. */
 export async function sweepTempDirs(prefix: string): Promise<string[]> {
   const tmp = os.tmpdir();
-  const stale = (await readdir(tmp)).filter((n) => n.startsWith(prefix)).map((n) => path.join(tmp, n));
+  const entries = await readdir(tmp, { withFileTypes: true });
+  const stale = entries.filter((e) => e.isDirectory() && e.name.startsWith(prefix)).map((e) => path.join(tmp, e.name));
   for (const dir of stale) await rm(dir, { recursive: true, force: true });
   return stale;
 }

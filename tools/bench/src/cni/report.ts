@@ -4,6 +4,7 @@ import type { BenchOptions, VariantResult } from './bench.js';
 import type { SideKey } from './implementations.js';
 import { summarize, type Summary } from './stats.js';
 import { formatTable, verdicts, type Row } from './table.js';
+import type { CallPhases } from './trace.js';
 
 /** The issue's targets, as the highest acceptable ratio of medians podnet/reference. */
 export const TARGETS = { add: 1.0, del: 1.0, burst: 1.0, masqAdd: 0.6 } as const;
@@ -65,6 +66,51 @@ function startVsWork(results: readonly VariantResult[]): string[] {
   return lines;
 }
 
+const med = (v: readonly number[]): number => (v.length ? summarize(v).median : 0);
+
+/** Medians of each phase over the traced calls of one side and command, one line. */
+export function phaseLine(label: string, calls: readonly CallPhases[]): string {
+  const pick = (f: (p: CallPhases) => number): string => med(calls.map(f)).toFixed(1).padStart(5);
+  const programs = [...new Set(calls.flatMap((c) => c.children.map((ch) => ch.program)))].sort();
+  const children = programs.map((prog) => {
+    const count = med(calls.map((c) => c.children.filter((ch) => ch.program === prog).length));
+    const total = med(calls.map((c) => c.children.filter((ch) => ch.program === prog).reduce((t, ch) => t + ch.ms, 0)));
+    return `${prog}×${count} ${total.toFixed(1)}`;
+  });
+  return [
+    `  ${label.padEnd(22)}`,
+    pick((p) => p.totalMs),
+    pick((p) => p.startMs),
+    pick((p) => p.storeMs),
+    pick((p) => p.syncMs),
+    pick((p) => p.netlinkMs),
+    pick((p) => p.exitMs),
+    pick((p) => p.otherMs),
+    `  ${children.join(', ') || '—'}`,
+  ].join(' ');
+}
+
+function phaseTable(results: readonly VariantResult[]): string[] {
+  const traced = results.some((r) => r.sides.podnet.tracedAdd.length > 0);
+  if (!traced) return [];
+  const lines = [
+    '',
+    `phases under strace -f (ms, medians of ${results[0]?.sides.podnet.tracedAdd.length ?? 0} calls; tracing inflates syscalls, so read them as shares):`,
+    '    start = exec → config read on stdin (loader, runtime init, module evaluation)',
+    '    store = first → last syscall on the IPAM dataDir inside the plugin (sync = fsync/fdatasync within it)',
+    '    netlink = inside netlink syscalls; exit = result written → process gone; other = the rest (parsing, JS/Go work, waits)',
+    `  ${''.padEnd(22)} total start store  sync netlk  exit other  child processes (count, ms)`,
+  ];
+  for (const r of results) {
+    for (const side of ['podnet', 'reference'] as const) {
+      const s = r.sides[side];
+      if (s.tracedAdd.length) lines.push(phaseLine(`${r.variant} ${side} ADD`, s.tracedAdd));
+      if (s.tracedDel.length) lines.push(phaseLine(`${r.variant} ${side} DEL`, s.tracedDel));
+    }
+  }
+  return lines;
+}
+
 export function report(results: readonly VariantResult[], opts: Pick<BenchOptions, 'burst' | 'pods'>, extra: readonly string[] = []): { text: string; leftovers: number } {
   const table = rows(results, opts);
   const lines = [
@@ -81,7 +127,7 @@ export function report(results: readonly VariantResult[], opts: Pick<BenchOption
       if (e) lines.push(`${r.variant} ${side} after ${opts.pods} ADDs: ${e}`);
     }
   }
-  lines.push('', 'where the time goes (medians):', ...startVsWork(results), ...extra);
+  lines.push('', 'where the time goes (medians):', ...startVsWork(results), ...phaseTable(results), ...extra);
   let leftovers = 0;
   for (const r of results) {
     for (const side of ['podnet', 'reference'] as const) {
