@@ -31,15 +31,15 @@ describe('planAddressing', () => {
       { dst: '::/0', gw: 'fd22::1' },
     ]);
     expect(plan.bridgeAddresses).toEqual([
-      { address: '10.22.0.1', prefix: 24, family: 4 },
-      { address: 'fd22::1', prefix: 64, family: 6 },
+      { address: '10.22.0.1', prefixLength: 24, family: 4 },
+      { address: 'fd22::1', prefixLength: 64, family: 6 },
     ]);
   });
 
   it('derives the gateway from the subnet when IPAM gives none and isGateway', () => {
     const plan = planAddressing(cfg({ isGateway: true }), { cniVersion: '1.0.0', ips: [{ address: '10.22.3.7/16' }] });
     expect(plan.addresses[0]!.gateway).toBe('10.22.0.1');
-    expect(plan.bridgeAddresses).toEqual([{ address: '10.22.0.1', prefix: 16, family: 4 }]);
+    expect(plan.bridgeAddresses).toEqual([{ address: '10.22.0.1', prefixLength: 16, family: 4 }]);
   });
 
   it('has no gateway without isGateway and no IPAM gateway', () => {

@@ -2,8 +2,9 @@
 // gateway addresses for the bridge, and the CNI result. Pure, so it is table-tested.
 import { CniError, ErrorCode } from '@podnet/core/cni';
 import type { Dns, Interface, IpConfig, Result, RouteEntry } from '@podnet/core/cni';
-import { firstHost, networkOf, parseCidr } from './cidr.js';
-import type { Cidr } from './cidr.js';
+import { parseCidr, tryParseCidr } from '@podnet/core/netlink';
+import type { Cidr } from '@podnet/core/netlink';
+import { firstHost, networkOf } from './cidr.js';
 import type { BridgeConfig } from './config.js';
 
 export interface PodAddress {
@@ -39,7 +40,7 @@ export function planAddressing(cfg: BridgeConfig, ipam: Result | undefined): Add
     throw new CniError(ErrorCode.InvalidConfig, `IPAM "${cfg.ipam?.type}" returned no addresses`, 'expected at least one IP in the IPAM result');
   }
   const addresses: PodAddress[] = ips.map((ip, i) => {
-    const parsed = parseCidr(ip.address);
+    const parsed = tryParseCidr(ip.address);
     if (!parsed || !ip.address.includes('/')) {
       throw new CniError(ErrorCode.DecodeFailure, `IPAM result ips[${i}].address "${ip.address}" is not a CIDR`, 'expected e.g. "10.22.0.5/24"');
     }
@@ -51,7 +52,7 @@ export function planAddressing(cfg: BridgeConfig, ipam: Result | undefined): Add
 
   const routes: PodRoute[] = [];
   for (const [i, r] of (ipam.routes ?? []).entries()) {
-    const dst = parseCidr(r.dst);
+    const dst = tryParseCidr(r.dst);
     if (!dst) throw new CniError(ErrorCode.DecodeFailure, `IPAM result routes[${i}].dst "${r.dst}" is not a CIDR`, 'expected e.g. "0.0.0.0/0"');
     // A route without gw goes via the family's gateway, as the reference does.
     const gw = r.gw ?? gatewayOf(dst.family);
@@ -62,8 +63,8 @@ export function planAddressing(cfg: BridgeConfig, ipam: Result | undefined): Add
       const gw = gatewayOf(family);
       if (!gw) continue;
       const dstText = family === 4 ? '0.0.0.0/0' : '::/0';
-      if (routes.some((r) => r.dst.family === family && r.dst.prefix === 0)) continue;
-      routes.push({ dst: parseCidr(dstText)!, gw, entry: { dst: dstText, gw } });
+      if (routes.some((r) => r.dst.family === family && r.dst.prefixLength === 0)) continue;
+      routes.push({ dst: parseCidr(dstText), gw, entry: { dst: dstText, gw } });
     }
   }
 
@@ -71,7 +72,7 @@ export function planAddressing(cfg: BridgeConfig, ipam: Result | undefined): Add
   if (cfg.isGateway) {
     for (const a of addresses) {
       if (!a.gateway) continue;
-      const gw: Cidr = { address: parseCidr(a.gateway)?.address ?? a.gateway, prefix: a.parsed.prefix, family: a.parsed.family };
+      const gw: Cidr = { address: tryParseCidr(a.gateway)?.address ?? a.gateway, prefixLength: a.parsed.prefixLength, family: a.parsed.family };
       // One gateway per subnet: two pod addresses in one subnet share it.
       if (!bridgeAddresses.some((b) => b.address === gw.address && networkOf(b) === networkOf(gw))) bridgeAddresses.push(gw);
     }

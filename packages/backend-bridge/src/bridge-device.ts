@@ -1,11 +1,23 @@
 // The bridge: create or reuse it, its gateway addresses (forceAddress semantics), forwarding.
 import { randomBytes } from 'node:crypto';
 import { CniError, ErrorCode } from '@podnet/core/cni';
-import { IFF_PROMISC, addressAdd, addressDel, bridgeAdd, bridgeSet, formatMac, getLink, linkDel, linkSet, listAddresses, listLinks } from '@podnet/core/netlink';
-import type { Link, NlRequest } from '@podnet/core/netlink';
+import {
+  IFF_PROMISC,
+  addressAdd,
+  addressDel,
+  bridgeAdd,
+  bridgeSet,
+  formatMac,
+  getLink,
+  linkDel,
+  linkSet,
+  listAddresses,
+  listLinks,
+  parseCidr,
+} from '@podnet/core/netlink';
+import type { Cidr, Link, NlRequest } from '@podnet/core/netlink';
 import { writeSysctl } from '@podnet/core/netns';
-import { networkOf, parseCidr } from './cidr.js';
-import type { Cidr } from './cidr.js';
+import { networkOf } from './cidr.js';
 import type { HostSide } from './host.js';
 
 export interface BridgeSpec {
@@ -108,27 +120,26 @@ export function ensureGatewayAddresses(host: HostSide, bridge: Link, gateways: r
   const added: Cidr[] = [];
   const adds: NlRequest[] = [];
   for (const gw of gateways) {
-    const gwNet = parseCidr(networkOf(gw))!;
+    const gwNet = parseCidr(networkOf(gw));
     let present = false;
     for (const a of existing) {
       if (a.family !== gw.family) continue;
-      if (a.address === gw.address && a.prefixLength === gw.prefix) {
+      if (a.address === gw.address && a.prefixLength === gw.prefixLength) {
         present = true;
         continue;
       }
-      const theirs: Cidr = { address: a.address, prefix: a.prefixLength, family: a.family };
-      if (!overlaps(theirs, gwNet)) continue;
+      if (!overlaps(a, gwNet)) continue;
       if (!forceAddress) {
         throw new CniError(
           ErrorCode.InvalidConfig,
-          `bridge "${bridge.name}" already has address ${a.address}/${a.prefixLength}, different from gateway ${gw.address}/${gw.prefix}`,
+          `bridge "${bridge.name}" already has address ${a.address}/${a.prefixLength}, different from gateway ${gw.address}/${gw.prefixLength}`,
           'set "forceAddress": true to replace it, or remove it from the bridge',
         );
       }
       removals.push(addressDel({ index: bridge.index, address: a.address, prefixLength: a.prefixLength }));
     }
     if (!present) {
-      adds.push(addressAdd({ index: bridge.index, address: gw.address, prefixLength: gw.prefix, ...(gw.family === 6 ? { noDad: true } : {}) }));
+      adds.push(addressAdd({ index: bridge.index, address: gw.address, prefixLength: gw.prefixLength, ...(gw.family === 6 ? { noDad: true } : {}) }));
       added.push(gw);
     }
   }
@@ -150,7 +161,7 @@ export function ensureGatewayAddresses(host: HostSide, bridge: Link, gateways: r
 export function removeBridgeAddresses(host: HostSide, bridge: Link, addresses: readonly Cidr[]): void {
   // Another pod attached meanwhile relies on the gateway: keep it.
   if (listLinks(host.nl, { master: bridge.index }).length > 0) return;
-  host.nl.batchSettled(addresses.map((a) => addressDel({ index: bridge.index, address: a.address, prefixLength: a.prefix })));
+  host.nl.batchSettled(addresses.map((a) => addressDel({ index: bridge.index, address: a.address, prefixLength: a.prefixLength })));
 }
 
 /** Routing between pods and the rest of the node, per family used. */
@@ -177,8 +188,8 @@ export function bridgeUsable(host: HostSide, name: string): string | undefined {
 }
 
 function overlaps(a: Cidr, b: Cidr): boolean {
-  const p = Math.min(a.prefix, b.prefix);
-  return networkOf({ ...a, prefix: p }) === networkOf({ ...b, prefix: p });
+  const p = Math.min(a.prefixLength, b.prefixLength);
+  return networkOf({ ...a, prefixLength: p }) === networkOf({ ...b, prefixLength: p });
 }
 
 function trySysctl(key: string[], value: number): void {

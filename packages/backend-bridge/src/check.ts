@@ -5,8 +5,8 @@
 // (the spec has no code for "not as configured"; the message names the object).
 import { CniError, ErrorCode } from '@podnet/core/cni';
 import type { CmdArgs } from '@podnet/core/cni';
+import { tryParseCidr } from '@podnet/core/netlink';
 import { checkBridge } from './bridge-device.js';
-import { canonicalIp, parseCidr } from './cidr.js';
 import type { BridgePodHalfOptions } from './context.js';
 import { openCall } from './context.js';
 import { checkHostPort } from './host-port.js';
@@ -49,7 +49,7 @@ export async function check(options: BridgePodHalfOptions, args: CmdArgs): Promi
       const comment = ownerComment({ containerId: args.containerId, ifname: args.ifname });
       const have = new Set((await masq.list()).filter((e) => e.comment === comment).map((e) => e.address));
       for (const address of addresses) {
-        const ip = canonicalIp(parseCidr(address)?.address ?? address) ?? address;
+        const ip = tryParseCidr(address)?.address ?? address;
         if (!have.has(ip)) {
           throw new CniError(ErrorCode.Internal, `masquerade element for ${ip} (${comment}) missing from nft table inet ${masq.table}`);
         }

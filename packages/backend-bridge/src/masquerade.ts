@@ -19,8 +19,8 @@
 // DEL and GC find elements by their owner comment, so they need neither the netns nor the IPAM.
 import { createHash } from 'node:crypto';
 import { CniError, ErrorCode } from '@podnet/core/cni';
-import { parseCidr } from './cidr.js';
-import type { Cidr } from './cidr.js';
+import { tryParseCidr } from '@podnet/core/netlink';
+import type { Cidr } from '@podnet/core/netlink';
 import type { NftRunner } from './nft.js';
 
 export interface MasqOwner {
@@ -51,7 +51,7 @@ export function ownerComment(owner: MasqOwner): string {
 
 /** Parse "addr/prefix"; nft gets only the canonical re-formatted text (no script injection). */
 function cidrOf(text: string): Cidr {
-  const cidr = parseCidr(text);
+  const cidr = tryParseCidr(text);
   if (!cidr) throw new CniError(ErrorCode.InvalidConfig, `invalid address "${text}" for masquerade`, 'expected an IPv4 or IPv6 CIDR');
   return cidr;
 }
@@ -85,8 +85,8 @@ export class Masquerade {
     ];
     const comment = ownerComment(owner);
     for (const cidr of [...addresses, ...exempt]) {
-      const { address, prefix, family } = cidrOf(cidr);
-      lines.push(`add element ${t} nomasq${family} { ${address}/${prefix} }`);
+      const { address, prefixLength, family } = cidrOf(cidr);
+      lines.push(`add element ${t} nomasq${family} { ${address}/${prefixLength} }`);
     }
     for (const cidr of addresses) {
       const { address, family } = cidrOf(cidr);

@@ -2,11 +2,11 @@
 // create-then-move), then its sysctls, addresses, link state and routes, all through one netlink
 // socket opened in the pod netns, as one batch.
 import { CniError, ErrorCode } from '@podnet/core/cni';
-import { addressAdd, getLink, linkSet, listAddresses, listRoutes, routeAdd, vethAdd } from '@podnet/core/netlink';
+import { addressAdd, getLink, linkSet, listAddresses, listRoutes, parseCidr, routeAdd, tryParseCidr, vethAdd } from '@podnet/core/netlink';
 import type { Link, NlRequest } from '@podnet/core/netlink';
 import { writeSysctl } from '@podnet/core/netns';
 import type { Addressing } from './addressing.js';
-import { canonicalIp, networkOf, parseCidr } from './cidr.js';
+import { canonicalIp, networkOf } from './cidr.js';
 import type { HostSide } from './host.js';
 import { deleteHostVeth } from './host-port.js';
 import type { PodSide } from './pod-netns.js';
@@ -91,14 +91,14 @@ export function configurePod(pod: PodSide, link: Link, plan: Addressing): void {
     }
   });
   const reqs: NlRequest[] = plan.addresses.map((a) =>
-    addressAdd({ index: link.index, address: a.parsed.address, prefixLength: a.parsed.prefix, ...(a.parsed.family === 6 ? { noDad: true } : {}) }),
+    addressAdd({ index: link.index, address: a.parsed.address, prefixLength: a.parsed.prefixLength, ...(a.parsed.family === 6 ? { noDad: true } : {}) }),
   );
   reqs.push(linkSet(link.index, { up: true }));
   for (const r of plan.routes) {
     reqs.push(
       routeAdd({
-        dst: parseCidr(networkOf(r.dst))!.address,
-        dstLen: r.dst.prefix,
+        dst: parseCidr(networkOf(r.dst)).address,
+        dstLen: r.dst.prefixLength,
         oif: link.index,
         ...(r.gw !== undefined ? { gateway: r.gw } : {}),
         ...(r.entry.mtu !== undefined ? { mtu: r.entry.mtu } : {}),
@@ -129,18 +129,18 @@ export function checkPodInterface(pod: PodSide, ifname: string, want: PodExpecta
   }
   const have = new Set(listAddresses(pod.nl, { index: link.index }).map((a) => `${a.address}/${a.prefixLength}`));
   for (const cidr of want.addresses) {
-    const c = parseCidr(cidr);
-    if (!c || !have.has(`${c.address}/${c.prefix}`)) {
+    const c = tryParseCidr(cidr);
+    if (!c || !have.has(`${c.address}/${c.prefixLength}`)) {
       throw new CniError(ErrorCode.Internal, `interface "${ifname}" lacks address ${cidr} from prevResult`, `it has ${[...have].join(', ') || 'none'}`);
     }
   }
   if (want.routes.length > 0) {
     const routes = listRoutes(pod.nl, {});
     for (const r of want.routes) {
-      const dst = parseCidr(r.dst);
+      const dst = tryParseCidr(r.dst);
       const gw = r.gw !== undefined ? canonicalIp(r.gw) : undefined;
-      const net = dst ? parseCidr(networkOf(dst))! : undefined;
-      const found = net && routes.some((k) => k.dst === net.address && k.dstLen === net.prefix && (gw === undefined || k.gateway === gw));
+      const net = dst ? parseCidr(networkOf(dst)) : undefined;
+      const found = net && routes.some((k) => k.dst === net.address && k.dstLen === net.prefixLength && (gw === undefined || k.gateway === gw));
       if (!found) throw new CniError(ErrorCode.Internal, `route ${r.dst}${r.gw ? ` via ${r.gw}` : ''} from prevResult missing in netns "${pod.path}"`);
     }
   }

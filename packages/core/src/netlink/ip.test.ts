@@ -58,7 +58,20 @@ describe('CIDR text', () => {
     expect(() => parseCidr(text)).toThrow(`invalid CIDR "${text}"`);
     expect(tryParseCidr(text)).toBeUndefined();
   });
-  it('tryParseCidr parses what parseCidr does', () => {
-    expect(tryParseCidr('FD00:0::5/64')).toEqual({ address: 'fd00::5', prefixLength: 64, family: 6 });
+  // The bridge backend's table (it parses IPAM results with tryParseCidr).
+  it.each([
+    ['10.22.0.5/24', { address: '10.22.0.5', prefixLength: 24, family: 4 }],
+    ['10.22.0.5', { address: '10.22.0.5', prefixLength: 32, family: 4 }],
+    ['FD00:0:0::5/64', { address: 'fd00::5', prefixLength: 64, family: 6 }],
+    // RFC 5952 §5: an IPv4-mapped address keeps its dotted tail (inet_ntop and nft print it so).
+    ['::ffff:10.0.0.1/128', { address: '::ffff:10.0.0.1', prefixLength: 128, family: 6 }],
+  ])('tryParseCidr parses %s', (text, want) => {
+    expect(tryParseCidr(text)).toEqual(want);
   });
+  it.each(['256.0.0.1', '01.0.0.1x', '1.2.3', 'fd00:::1', '1:2:3:4:5:6:7:8:9', 'g::1', '1::2::3', ':', '10.0.0.1/33', 'fd00::/129', '10.0.0/24', 'x', '10.0.0.1/', '10.0.0.1/2a', 'fd00::1/-1'])(
+    'tryParseCidr rejects %j',
+    (text) => {
+      expect(tryParseCidr(text)).toBeUndefined();
+    },
+  );
 });
