@@ -1,7 +1,7 @@
 // The bridge network config: the reference bridge's keys (same names, same meaning), validated
 // up front so that no kernel work starts on a config that cannot succeed. Unknown keys are code 2
 // (the spec's "unsupported field", naming the key); wrong types and contradictions are code 7.
-import { CniError, ErrorCode } from '@podnet/core/cni';
+import { CniError, ErrorCode, NAME_PATTERN, NETCONF_KEYS, ifnameProblem } from '@podnet/core/cni';
 import type { Dns, IpamSection, NetConf } from '@podnet/core/cni';
 
 export interface BridgeConfig {
@@ -38,19 +38,7 @@ export interface BridgeConfig {
 }
 
 /** Keys every CNI plugin config may carry (spec-reserved, injected by libcni, or skel logging). */
-const STANDARD_KEYS = new Set([
-  'cniVersion',
-  'name',
-  'type',
-  'capabilities',
-  'runtimeConfig',
-  'args',
-  'prevResult',
-  'logFile',
-  'logLevel',
-  'ipam',
-  'dns',
-]);
+const STANDARD_KEYS = new Set(NETCONF_KEYS);
 
 const BRIDGE_KEYS = new Set([
   'bridge',
@@ -75,8 +63,6 @@ const REFERENCE_ONLY_KEYS = new Set([
   'portIsolation',
 ]);
 
-/** Spec: network names and container IDs. */
-const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const MAC_RE = /^[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}$/;
 
 export interface ParseOptions {
@@ -118,7 +104,7 @@ export function parseBridgeConfig(
   for (const key of ['logFile', 'logLevel'] as const) optional(conf, key, 'string');
 
   const network = conf.name;
-  if (typeof network !== 'string' || !NAME_RE.test(network)) {
+  if (typeof network !== 'string' || !NAME_PATTERN.test(network)) {
     throw invalid('name', conf.name, 'a network name matching ^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$');
   }
 
@@ -191,9 +177,9 @@ export function parseBridgeConfig(
   };
 }
 
-/** The rules the spec gives for interface names (also the kernel's IFNAMSIZ). */
+/** The rules the spec gives for interface names (also the kernel's IFNAMSIZ), as core's skel applies them to CNI_IFNAME. */
 export function checkIfname(field: string, value: string): void {
-  if (value.length < 1 || value.length > 15 || value === '.' || value === '..' || /[/:\s]/.test(value)) {
+  if (ifnameProblem(value) !== undefined) {
     throw invalid(field, value, 'an interface name of 1-15 characters, not "." or "..", without "/", ":" or whitespace');
   }
 }
