@@ -6,10 +6,9 @@ import type { CmdArgs, Result } from '@podnet/core/cni';
 import { buildResult, planAddressing } from './addressing.js';
 import { enableForwarding, ensureBridge, ensureGatewayAddresses, removeBridgeIfUnused, removeBridgeAddresses } from './bridge-device.js';
 import type { BridgePodHalfOptions } from './context.js';
-import { openCall } from './context.js';
+import { openCall, openPod } from './context.js';
 import { configureHostPort, deleteHostVeth } from './host-port.js';
 import { hostVethName, ownerAlias } from './host-veth.js';
-import { PodSide } from './pod-netns.js';
 import { configurePod, createPodVeth, ensureIfnameFree } from './pod-interface.js';
 import { UndoList } from './undo.js';
 
@@ -17,13 +16,7 @@ export async function add(options: BridgePodHalfOptions, args: CmdArgs): Promise
   if (!args.netns) throw new CniError(ErrorCode.InvalidEnvironment, 'CNI_NETNS is required for ADD', 'the pod network namespace path');
   const call = await openCall(options, args.config, args.args);
   const { cfg, host, ipam, masq } = call;
-  let pod: PodSide;
-  try {
-    pod = PodSide.open(args.netns);
-  } catch (err) {
-    call.close();
-    throw err;
-  }
+  const pod = openPod(call, args.netns);
   const undo = new UndoList();
   try {
     ensureIfnameFree(pod, args.ifname);

@@ -8,12 +8,11 @@ import type { CmdArgs } from '@podnet/core/cni';
 import { tryParseCidr } from '@podnet/core/netlink';
 import { checkBridge } from './bridge-device.js';
 import type { BridgePodHalfOptions } from './context.js';
-import { openCall } from './context.js';
+import { openCall, openPod } from './context.js';
 import { checkHostPort } from './host-port.js';
 import { hostVethName } from './host-veth.js';
 import { ownerComment } from './masquerade.js';
 import { checkPodInterface } from './pod-interface.js';
-import { PodSide } from './pod-netns.js';
 
 export async function check(options: BridgePodHalfOptions, args: CmdArgs): Promise<void> {
   if (!args.netns) throw new CniError(ErrorCode.InvalidEnvironment, 'CNI_NETNS is required for CHECK', 'the pod network namespace path');
@@ -21,13 +20,7 @@ export async function check(options: BridgePodHalfOptions, args: CmdArgs): Promi
   if (!prev) throw new CniError(ErrorCode.InvalidConfig, 'CHECK needs prevResult', 'the runtime passes the ADD result as prevResult');
   const call = await openCall(options, args.config, args.args);
   const { cfg, host, ipam, masq } = call;
-  let pod: PodSide;
-  try {
-    pod = PodSide.open(args.netns);
-  } catch (err) {
-    call.close();
-    throw err;
-  }
+  const pod = openPod(call, args.netns);
   try {
     const interfaces = prev.interfaces ?? [];
     const podIndex = interfaces.findIndex((i) => i.name === args.ifname && i.sandbox !== undefined && i.sandbox !== '');

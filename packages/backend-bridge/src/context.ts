@@ -9,6 +9,7 @@ import { Ipam } from './ipam.js';
 import { Masquerade } from './masquerade.js';
 import { nftBinary } from './nft.js';
 import type { NftRunner } from './nft.js';
+import { PodSide } from './pod-netns.js';
 
 export interface BridgePodHalfOptions {
   /** The bridge when the config names none. Default `podnet0`. */
@@ -57,4 +58,14 @@ export async function openCall(options: BridgePodHalfOptions, conf: NetConf, cni
   const ipam = cfg.ipam ? new Ipam({ builtin: options.builtinIpam ?? builtinIpam }, cfg.ipam.type, ipamConf, rewritten) : undefined;
   const masq = new Masquerade(cfg.network, options.nft ?? nftBinary(host.enter));
   return { cfg, host, ipam, masq, close: () => host.close() };
+}
+
+/** The pod side of a call (ADD, CHECK). When the netns cannot be opened, the call is closed too. */
+export function openPod(call: CallContext, netns: string): PodSide {
+  try {
+    return PodSide.open(netns);
+  } catch (err) {
+    call.close();
+    throw err;
+  }
 }
