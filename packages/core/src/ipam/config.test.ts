@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { IpamError, IpamErrorCode } from './errors.js';
-import { DEFAULT_DATA_DIR, parseIpamConfig, parseStoreLocation } from './config.js';
+import { DEFAULT_DATA_DIR, managesAddress, parseIpamConfig, parseStoreLocation } from './config.js';
 import type { IpamConfigInput } from './config.js';
 import { formatIp } from './address.js';
 
@@ -170,5 +170,17 @@ describe('parseStoreLocation', () => {
       path: '/tmp/x/n',
       lockTimeoutMs: 50,
     });
+  });
+});
+
+describe('managesAddress', () => {
+  it('is true for addresses in the subnet of a range, with or without prefix', () => {
+    const config = parseIpamConfig(conf({ ranges: [[{ subnet: '10.1.2.0/24', rangeStart: '10.1.2.100' }], [{ subnet: 'fd00::/64' }]] }));
+    expect(managesAddress(config, '10.1.2.5/24')).toBe(true);
+    expect(managesAddress(config, '10.1.2.5')).toBe(true);
+    expect(managesAddress(config, 'fd00::9/64')).toBe(true);
+    expect(managesAddress(config, '10.1.3.5/24')).toBe(false);
+    expect(managesAddress(config, 'fd01::9')).toBe(false);
+    expect(managesAddress(config, 'garbage')).toBe(false);
   });
 });

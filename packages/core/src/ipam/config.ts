@@ -202,3 +202,15 @@ export function parseIpamConfig(conf: IpamConfigInput, cniArgs: Readonly<Record<
     requested,
   };
 }
+
+/**
+ * True when `address` ("10.22.0.5" or "10.22.0.5/16") lies in the subnet of one of the config's
+ * ranges: it is this IPAM's to manage (e.g. to pick our addresses out of a chain's prevResult).
+ */
+export function managesAddress(config: Pick<IpamConfig, 'rangeSets'>, address: string): boolean {
+  const ip = parseIp((address.split('/')[0] ?? '').trim());
+  if (ip === undefined) return false;
+  return config.rangeSets.some((set) =>
+    set.ranges.some((r) => r.family === ip.family && networkOf(ip.family, ip.value, r.prefix) === r.network),
+  );
+}

@@ -1,6 +1,6 @@
 // @podnet/core/ipam: range sets, round-robin allocation and a LevelDB store, usable on its own.
 // Loads nothing outside this folder but `level` (and node: built-ins); see import-isolation.test.ts.
-export { parseIpamConfig, parseStoreLocation, DEFAULT_DATA_DIR, DEFAULT_LOCK_TIMEOUT_MS } from './config.js';
+export { parseIpamConfig, parseStoreLocation, managesAddress, DEFAULT_DATA_DIR, DEFAULT_LOCK_TIMEOUT_MS } from './config.js';
 export type { IpamConfig, IpamConfigInput, IpamRoute, StoreLocation } from './config.js';
 export type { Range, RangeSet } from './range.js';
 export type { RequestedAddress } from './request.js';

@@ -1,0 +1,150 @@
+// The standalone podnet-ipam plugin through the real skel, in-process: env + stdin in, stdout and
+// exit code out, as a runtime sees it.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runPlugin } from '../cni/skel.js';
+import { IpamStore, list, parseStoreLocation } from '../ipam/index.js';
+import { ipamPlugin } from './plugin.js';
+
+let dataDir: string;
+beforeEach(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'pnt-ipam-'));
+});
+afterEach(async () => {
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+interface Call {
+  code: number;
+  stdout: string;
+  json: Record<string, unknown> | undefined;
+}
+
+function netconf(extra: Record<string, unknown> = {}, ipam: Record<string, unknown> = {}): { name: string; [key: string]: unknown } {
+  return {
+    cniVersion: '1.0.0',
+    name: 'pnt-ipam-net',
+    type: 'podnet-ipam',
+    ipam: {
+      type: 'podnet-ipam',
+      dataDir,
+      ranges: [[{ subnet: '10.88.0.0/24' }], [{ subnet: 'fd00:88::/64' }]],
+      routes: [{ dst: '0.0.0.0/0' }],
+      ...ipam,
+    },
+    ...extra,
+  };
+}
+
+async function call(command: string, conf: object, env: Record<string, string> = {}): Promise<Call> {
+  let stdout = '';
+  const code = await runPlugin(ipamPlugin, {
+    env: {
+      CNI_COMMAND: command,
+      CNI_CONTAINERID: 'pnt-ipam-c1',
+      CNI_NETNS: '/run/netns/pnt-ipam-missing',
+      CNI_IFNAME: 'eth0',
+      CNI_PATH: '/opt/cni/bin',
+      ...env,
+    },
+    stdin: JSON.stringify(conf),
+    stdout: (s) => (stdout += s),
+    stderr: () => undefined,
+  });
+  return { code, stdout, json: stdout.trim() === '' ? undefined : (JSON.parse(stdout) as Record<string, unknown>) };
+}
+
+describe('podnet-ipam plugin', () => {
+  it('ADD returns ips, gateway and routes (no interfaces), the same again on a repeated ADD', async () => {
+    const first = await call('ADD', netconf());
+    expect(first.code).toBe(0);
+    expect(first.json).toEqual({
+      cniVersion: '1.0.0',
+      ips: [
+        { address: '10.88.0.2/24', gateway: '10.88.0.1' },
+        { address: 'fd00:88::2/64', gateway: 'fd00:88::1' },
+      ],
+      routes: [{ dst: '0.0.0.0/0' }],
+    });
+    expect((await call('ADD', netconf())).json).toEqual(first.json);
+  });
+
+  it('prints results in older versions (0.3.1 adds "version" per IP)', async () => {
+    const result = await call('ADD', netconf({ cniVersion: '0.3.1' }));
+    expect(result.json?.['ips']).toEqual([
+      { version: '4', address: '10.88.0.2/24', gateway: '10.88.0.1' },
+      { version: '6', address: 'fd00:88::2/64', gateway: 'fd00:88::1' },
+    ]);
+  });
+
+  it('honours CNI_ARGS IP and refuses unknown CNI_ARGS keys without IgnoreUnknown', async () => {
+    const result = await call('ADD', netconf(), { CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAME=web;IP=10.88.0.40' });
+    expect((result.json?.['ips'] as Array<{ address: string }>)[0]?.address).toBe('10.88.0.40/24');
+    const refused = await call('ADD', netconf(), { CNI_ARGS: 'MAC=aa:bb:cc:dd:ee:ff', CNI_CONTAINERID: 'pnt-ipam-c2' });
+    expect(refused.code).toBe(1);
+    expect(refused.json?.['code']).toBe(2);
+  });
+
+  it('CHECK compares with prevResult; DEL releases and repeats; CHECK then fails', async () => {
+    const add = await call('ADD', netconf());
+    const prevResult = add.json;
+    // A chained plugin's extra address outside our subnets is not ours to judge.
+    const chained = { ...prevResult, ips: [...(prevResult?.['ips'] as unknown[]), { address: '192.168.5.5/24' }] };
+    expect(await call('CHECK', netconf({ prevResult: chained }))).toMatchObject({ code: 0, stdout: '' });
+    expect(await call('CHECK', netconf())).toMatchObject({ code: 0, stdout: '' });
+    const wrong = await call('CHECK', netconf({ prevResult: { cniVersion: '1.0.0', ips: [{ address: '10.88.0.9/24' }] } }));
+    expect(wrong.code).toBe(1);
+    expect(wrong.json).toMatchObject({ code: 102 });
+    expect(String(wrong.json?.['details'])).toContain('not held: 10.88.0.9');
+
+    expect(await call('DEL', netconf({ prevResult }))).toMatchObject({ code: 0, stdout: '' });
+    expect(await call('DEL', netconf(), { CNI_NETNS: '' })).toMatchObject({ code: 0, stdout: '' });
+    const gone = await call('CHECK', netconf({ prevResult }));
+    expect(gone.json).toMatchObject({ code: 102 });
+  });
+
+  it('DEL releases even when the ranges in the config no longer validate', async () => {
+    await call('ADD', netconf());
+    expect((await call('DEL', netconf({}, { ranges: [[{ subnet: '10.88.0.1/24' }]] }))).code).toBe(0);
+    expect(await list(parseStoreLocation(netconf()))).toEqual([]);
+  });
+
+  it('GC keeps the valid attachments and releases the rest', async () => {
+    await call('ADD', netconf());
+    await call('ADD', netconf(), { CNI_CONTAINERID: 'pnt-ipam-c2' });
+    await call('ADD', netconf(), { CNI_CONTAINERID: 'pnt-ipam-c3', CNI_IFNAME: 'net1' });
+    const gc = await call('GC', netconf({ cniVersion: '1.1.0', 'cni.dev/valid-attachments': [{ containerID: 'pnt-ipam-c2', ifname: 'eth0' }] }));
+    expect(gc).toMatchObject({ code: 0, stdout: '' });
+    const left = await list(parseStoreLocation(netconf()));
+    expect(new Set(left.map((e) => e.owner.containerId))).toEqual(new Set(['pnt-ipam-c2']));
+  });
+
+  it('invalid configs fail with code 7 naming the field, unknown keys with code 2', async () => {
+    const bad = await call('ADD', netconf({}, { ranges: [[{ subnet: '10.88.0.0/31' }]] }));
+    expect(bad.json).toMatchObject({ code: 7, msg: 'invalid ipam.ranges[0][0].subnet 10.88.0.0/31: too small' });
+    const unknown = await call('ADD', netconf({}, { rangez: [] }));
+    expect(unknown.json).toMatchObject({ code: 2, msg: 'unsupported field ipam.rangez' });
+  });
+
+  it('a store locked past ipam.lockTimeoutMs is code 11', async () => {
+    const conf = netconf({}, { lockTimeoutMs: 50 });
+    const holder = await IpamStore.open(parseStoreLocation(conf).path);
+    try {
+      const busy = await call('ADD', conf);
+      expect(busy.json).toMatchObject({ code: 11 });
+      expect(String(busy.json?.['msg'])).toContain('is busy: try again later');
+    } finally {
+      await holder.close();
+    }
+  });
+
+  it('STATUS succeeds on a writable dataDir and is code 50 when the store cannot be created', async () => {
+    expect(await call('STATUS', netconf({ cniVersion: '1.1.0' }))).toMatchObject({ code: 0, stdout: '' });
+    await writeFile(join(dataDir, 'file'), '');
+    const down = await call('STATUS', netconf({ cniVersion: '1.1.0' }, { dataDir: join(dataDir, 'file') }));
+    expect(down.json).toMatchObject({ code: 50, msg: `IPAM store ${join(dataDir, 'file', 'pnt-ipam-net')} is not available` });
+    expect(String(down.json?.['details'])).toContain('expected a writable ipam.dataDir');
+  });
+});
