@@ -3,20 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { NLM_F_ACK, NLM_F_REQUEST } from './constants.js';
-import {
-  bridgeAdd,
-  bridgePortSet,
-  bridgeSet,
-  bridgeVlanAdd,
-  bridgeVlanDel,
-  decodeLink,
-  dummyAdd,
-  linkDel,
-  linkGet,
-  linkSet,
-  vethAdd,
-  vxlanAdd,
-} from './link.js';
+import { bridgeAdd, bridgePortSet, bridgeSet, bridgeVlanAdd, bridgeVlanDel, decodeLink, dummyAdd, linkDel, linkGet, linkSet, vethAdd, vxlanAdd } from './link.js';
 import { decodeMessages, encodeMessage } from './message.js';
 import type { NlRequest } from './message.js';
 
