@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { cniEnvironment, type Lab, type LabNode, type LabPod } from '@podnet/lab';
+import { cniEnvironment, mentionsAddress, type Lab, type LabNode, type LabPod } from '@podnet/lab';
 import { networkConfig, type Implementation, type NetworkShape, type SideKey } from './implementations.js';
 import { iptablesCniChains, leftovers } from './leftovers.js';
 import type { CallTiming, RunnerCall } from './protocol.js';
@@ -23,6 +23,11 @@ export interface BenchOptions {
   burstRounds: number;
   /** VERSION calls per side (process start floor); 0 skips them. */
   versionCalls: number;
+  /**
+   * An empty program compiled like podnet's executables (`bun build --compile --bytecode`), run
+   * beside each podnet VERSION: the Bun runtime's own start-up, below which podnet cannot go.
+   */
+  floorBinary?: string | undefined;
   /** Sequential ADD+DEL rounds per side before timing (bridge creation, page cache). */
   warmup: number;
   /** ADD+DEL pairs per side run under strace for the phase breakdown; 0 = none. */
@@ -35,6 +40,8 @@ export interface SideSamples {
   add: number[];
   del: number[];
   version: number[];
+  /** The empty Bun executable's runs (podnet side only, when `floorBinary` is given). */
+  floor: number[];
   /** Wall time of each burst (first spawn to last exit). */
   burstAddWall: number[];
   burstDelWall: number[];
@@ -65,6 +72,8 @@ interface Side {
   samples: SideSamples;
   /** Addresses handed out by ADDs of this side, for the leftover checks. */
   addresses: Set<string>;
+  /** Addresses of the current phase's ADDs. */
+  recent: string[];
 }
 
 interface Attachment {
@@ -95,7 +104,10 @@ function recordAddress(side: Side, t: CallTiming): void {
   const result = JSON.parse(t.stdout) as { ips?: Array<{ address: string }> };
   const ips = result.ips ?? [];
   if (ips.length === 0) throw new Error(`${side.impl.label}: ADD returned no address: ${t.stdout}`);
-  for (const ip of ips) side.addresses.add(ip.address);
+  for (const ip of ips) {
+    side.addresses.add(ip.address);
+    side.recent.push(ip.address);
+  }
 }
 
 const fresh = (pod: LabPod): Attachment => ({ pod, containerId: randomBytes(32).toString('hex') });
@@ -145,8 +157,9 @@ async function prepareSide(lab: Lab, impl: Implementation, variant: Variant, sha
     config: networkConfig(impl, shape, dataDir),
     pods,
     addresses: new Set(),
+    recent: [],
     samples: {
-      add: [], del: [], version: [], burstAddWall: [], burstDelWall: [], burstAddCalls: [], burstDelCalls: [], leftovers: [], tracedAdd: [], tracedDel: [],
+      add: [], del: [], version: [], floor: [], burstAddWall: [], burstDelWall: [], burstAddCalls: [], burstDelCalls: [], leftovers: [], tracedAdd: [], tracedDel: [],
     },
   };
 }
@@ -160,7 +173,7 @@ async function checkClean(side: Side, phase: string): Promise<void> {
 async function masqEvidence(side: Side): Promise<string> {
   if (side.impl.key === 'reference') return `${(await iptablesCniChains(side.node)).length} iptables CNI-* chains in nat`;
   const r = await side.node.netns.execOk('nft', ['list', 'ruleset']);
-  const named = [...side.addresses].filter((a) => r.includes(a.split('/')[0] ?? a)).length;
+  const named = side.recent.filter((a) => mentionsAddress(r, a.split('/')[0] ?? a)).length;
   return `${named} pod addresses in nft sets`;
 }
 
@@ -195,11 +208,17 @@ export async function runVariant(lab: Lab, impls: readonly [Implementation, Impl
           if (!t) throw new Error('runner returned no result');
           expectOk(s, 'VERSION', t);
           s.samples.version.push(t.ms);
+          if (opts.floorBinary && s.impl.key === 'podnet') {
+            const floor = (await s.runner.run([{ file: opts.floorBinary, env: {}, stdin: '' }])).results[0];
+            if (!floor || floor.code !== 0) throw new Error(`empty Bun executable failed: ${floor?.stderr}`);
+            s.samples.floor.push(floor.ms);
+          }
         }
       }
     }
 
     log(`sequential: ${opts.pods} ADDs per side, then ${opts.pods} DELs`);
+    for (const s of sides) s.recent = [];
     const attachments = new Map<Side, Attachment[]>(sides.map((s) => [s, s.pods.slice(0, opts.pods).map(fresh)]));
     for (let i = 0; i < opts.pods; i++) {
       for (const s of order(i, sides)) s.samples.add.push(await sequential(s, 'ADD', attachments.get(s)?.[i] as Attachment));

@@ -10,6 +10,7 @@
 //   --json FILE       raw samples and summaries
 import { writeFile } from 'node:fs/promises';
 import { Lab, sweepNetns } from '@podnet/lab';
+import { compileFloor } from './floor.js';
 import { implementations } from './implementations.js';
 import { checkPrerequisites, sweepTempDirs } from './prerequisites.js';
 import { runVariant, type BenchOptions, type Variant, type VariantResult } from './bench.js';
@@ -78,6 +79,7 @@ async function main(): Promise<number> {
   const results: VariantResult[] = [];
   try {
     cli.log(`lab ${lab.id}: podnet ${impls.podnet.binary} vs reference ${impls.reference.binary}`);
+    if (cli.versionCalls > 0) cli.floorBinary = await compileFloor(await lab.tempDir('floor'));
     for (const variant of cli.variants) results.push(await runVariant(lab, [impls.podnet, impls.reference], variant, cli));
   } finally {
     await lab.destroy();

@@ -55,6 +55,12 @@ function startVsWork(results: readonly VariantResult[]): string[] {
       `  ${side.padEnd(9)} VERSION ${fmt(v)} (process start + exit)  ADD ${fmt(add)} = start + ${fmt(add - v)} work  DEL ${fmt(del)} = start + ${fmt(del - v)} work`,
     );
   }
+  const floor = plain.sides.podnet.floor;
+  if (floor.length && plain.sides.podnet.version.length) {
+    const f = summarize(floor).median;
+    const v = summarize(plain.sides.podnet.version).median;
+    lines.push(`  podnet    VERSION ${fmt(v)} = Bun runtime floor ${fmt(f)} (empty program compiled the same way) + ${fmt(v - f)} podnet bundle start-up`);
+  }
   for (const r of results) {
     if (r.variant !== 'ipMasq' || !plain || plain === r) continue;
     for (const side of ['podnet', 'reference'] as const) {

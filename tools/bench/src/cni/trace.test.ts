@@ -13,6 +13,7 @@ const TRACE = `
 100 1000.014500 recvfrom(5, [{nlmsg_len=36}], 65536, 0, NULL, NULL) = 36 <0.000500>
 101 1000.016000 <... fdatasync resumed>) = 0 <0.002000>
 101 1000.018000 openat(AT_FDCWD, "/tmp/d/net/LOCK", O_RDWR|O_CREAT, 0644) = 9 <0.000010>
+101 1000.019000 fcntl(9, F_SETLK, {l_type=F_UNLCK, l_whence=SEEK_SET, l_start=0, l_len=0}) = 0 <0.000010>
 100 1000.020000 clone3({flags=CLONE_VM|CLONE_VFORK|CLONE_CLEAR_SIGHAND, exit_signal=SIGCHLD, stack=0x7f, stack_size=0x9000}, 88) = 200 <0.000300>
 200 1000.020100 execve("/usr/sbin/nft", ["/usr/sbin/nft", "-f", "-"], 0x7f /* 1 var */) = 0 <0.000200>
 200 1000.025000 sendmsg(3, {msg_name={sa_family=AF_NETLINK}}, 0) = 500 <0.001000>
@@ -37,12 +38,12 @@ describe('strace phases', () => {
     expect(p).toEqual({
       totalMs: close(29),
       startMs: close(10),
-      storeMs: close(5.01), // 13.000 → 18.010
+      storeMs: close(6.01), // 13.000 → the lock release at 19.010
       syncMs: close(2),
       netlinkMs: close(1.5), // the nft child's sendmsg is its own, not the plugin's
       children: [{ program: 'nft', ms: close(6.9) }],
       exitMs: close(1),
-      otherMs: close(29 - 10 - 5.01 - 1.5 - 6.9 - 1),
+      otherMs: close(29 - 10 - 6.01 - 1.5 - 6.9 - 1),
     });
   });
 

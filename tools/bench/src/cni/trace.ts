@@ -85,7 +85,10 @@ export interface CallPhases {
   totalMs: number;
   /** execve to the first read of the config on stdin: loader, runtime init, module evaluation. */
   startMs: number;
-  /** First to last syscall of the plugin process naming the IPAM data dir (in-process IPAM). */
+  /**
+   * In-process IPAM store: from the first syscall of the plugin naming the IPAM data dir to the
+   * last one of those, of its fsyncs, or of its lock releases (a store's close ends with those).
+   */
   storeMs: number;
   /** fsync + fdatasync inside the plugin process. */
   syncMs: number;
@@ -128,7 +131,15 @@ export function callPhases(trace: ParsedTrace, dataDir: string): CallPhases {
   const ms = (s: number): number => s * 1000;
 
   const stdin = events.find((e) => inMain(e) && e.name === 'read' && e.text.startsWith('0,'));
-  const store = events.filter((e) => inMain(e) && e.text.includes(dataDir));
+  const touches = events.filter((e) => inMain(e) && e.text.includes(dataDir));
+  const store = touches.length
+    ? events.filter(
+        (e) =>
+          inMain(e) &&
+          e.ts >= (touches[0]?.ts ?? 0) &&
+          (e.text.includes(dataDir) || e.name === 'fsync' || e.name === 'fdatasync' || (e.name === 'fcntl' && e.text.includes('F_UNLCK'))),
+      )
+    : [];
   const storeMs = store.length ? ms(Math.max(...store.map((e) => e.ts + e.dur)) - (store[0]?.ts ?? 0)) : 0;
   const sum = (names: readonly string[]): number =>
     ms(events.filter((e) => inMain(e) && names.includes(e.name)).reduce((t, e) => t + e.dur, 0));
