@@ -59,6 +59,7 @@ export interface SideSamples {
 
 export interface VariantResult {
   variant: Variant;
+  labels: Record<SideKey, string>;
   sides: Record<SideKey, SideSamples>;
 }
 
@@ -165,8 +166,11 @@ async function prepareSide(lab: Lab, impl: Implementation, variant: Variant, sha
 }
 
 async function checkClean(side: Side, phase: string): Promise<void> {
-  const hostLocalDir = side.impl.key === 'reference' ? path.join(side.dataDir, String(side.config['name'])) : undefined;
-  const left = await leftovers(side.node, { addresses: side.addresses, ...(hostLocalDir ? { hostLocalDir } : {}) });
+  const network = String(side.config['name']);
+  const left = await leftovers(side.node, {
+    addresses: side.addresses,
+    ...(side.impl.ipamType === 'host-local' ? { hostLocalDir: path.join(side.dataDir, network) } : { podnetStore: { dataDir: side.dataDir, network } }),
+  });
   side.samples.leftovers.push(...left.map((l) => `after ${phase}: ${l}`));
 }
 
@@ -260,5 +264,9 @@ export async function runVariant(lab: Lab, impls: readonly [Implementation, Impl
     for (const s of sides) await s.runner.stop();
   }
   const [a, b] = sides;
-  return { variant, sides: { [a.impl.key]: a.samples, [b.impl.key]: b.samples } as Record<SideKey, SideSamples> };
+  return {
+    variant,
+    labels: { [a.impl.key]: a.impl.label, [b.impl.key]: b.impl.label } as Record<SideKey, string>,
+    sides: { [a.impl.key]: a.samples, [b.impl.key]: b.samples } as Record<SideKey, SideSamples>,
+  };
 }

@@ -24,7 +24,11 @@ export interface Implementation {
 /** Debian containernetworking-plugins 1.1.1. */
 export const REFERENCE_DIR = '/usr/lib/cni';
 
-export function implementations(): Record<SideKey, Implementation> {
+/**
+ * `podnetIpam: 'host-local'` makes podnet-bridge delegate to the reference's host-local instead of
+ * its built-in store: same IPAM on both sides, so the difference left is the bridge plugin itself.
+ */
+export function implementations(opts: { podnetIpam?: 'podnet-ipam' | 'host-local' } = {}): Record<SideKey, Implementation> {
   for (const name of ['bridge', 'host-local']) {
     const file = path.join(REFERENCE_DIR, name);
     if (!existsSync(file)) {
@@ -32,14 +36,15 @@ export function implementations(): Record<SideKey, Implementation> {
     }
   }
   const podnet = executable('podnet-bridge');
+  const delegate = opts.podnetIpam === 'host-local';
   return {
     podnet: {
       key: 'podnet',
-      label: 'podnet-bridge + podnet-ipam',
+      label: delegate ? 'podnet-bridge + host-local' : 'podnet-bridge + podnet-ipam',
       binary: podnet,
-      cniPath: [path.dirname(podnet)],
+      cniPath: delegate ? [REFERENCE_DIR] : [path.dirname(podnet)],
       type: 'podnet-bridge',
-      ipamType: 'podnet-ipam',
+      ipamType: delegate ? 'host-local' : 'podnet-ipam',
     },
     reference: {
       key: 'reference',

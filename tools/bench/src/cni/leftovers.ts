@@ -4,10 +4,20 @@
 // iptables tables) is deleted at the end; these checks prove each plugin's DEL did its part.
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { list, parseStoreLocation } from '@podnet/core/ipam';
 import { mentionsAddress, nftRuleset, run, type LabNode } from '@podnet/lab';
 
 /** Everything a DEL should have removed that is still there, one line each. */
-export async function leftovers(node: LabNode, opts: { addresses: Iterable<string>; hostLocalDir?: string }): Promise<string[]> {
+export interface LeftoverScope {
+  /** Every address the ADDs of this side handed out. */
+  addresses: Iterable<string>;
+  /** host-local: `<dataDir>/<network>`, one file per allocation. */
+  hostLocalDir?: string;
+  /** podnet-ipam: the store, read through `@podnet/core/ipam` (its public entry). */
+  podnetStore?: { dataDir: string; network: string };
+}
+
+export async function leftovers(node: LabNode, opts: LeftoverScope): Promise<string[]> {
   const found: string[] = [];
   const veths = await node.netns.execOk('ip', ['-j', 'link', 'show', 'type', 'veth']);
   for (const l of JSON.parse(veths.trim() || '[]') as Array<{ ifname: string }>) found.push(`host veth ${l.ifname}`);
@@ -35,6 +45,11 @@ export async function leftovers(node: LabNode, opts: { addresses: Iterable<strin
     for (const f of files) {
       if (f !== 'lock' && !f.startsWith('last_reserved_ip.')) found.push(`host-local allocation ${path.join(opts.hostLocalDir, f)}`);
     }
+  }
+  if (opts.podnetStore) {
+    const { dataDir, network } = opts.podnetStore;
+    const entries = await list(parseStoreLocation({ name: network, ipam: { type: 'podnet-ipam', dataDir } }));
+    for (const e of entries) found.push(`podnet-ipam allocation ${e.address} (${e.owner.containerId.slice(0, 12)}/${e.owner.ifname})`);
   }
   return found;
 }

@@ -7,6 +7,7 @@
 //   --version N       VERSION calls per side (default 30)
 //   --trace N         ADD+DEL pairs per side traced with strace for the breakdown (default 5, 0 = off)
 //   --only plain|ipMasq
+//   --podnet-ipam host-local   podnet-bridge delegates to host-local (isolates the IPAM store's cost)
 //   --json FILE       raw samples and summaries
 import { writeFile } from 'node:fs/promises';
 import { Lab, sweepNetns } from '@podnet/lab';
@@ -20,6 +21,7 @@ export const PREFIX = 'pnt-bn-';
 
 interface Cli extends BenchOptions {
   variants: Variant[];
+  podnetIpam: 'podnet-ipam' | 'host-local';
   json?: string;
 }
 
@@ -33,6 +35,7 @@ function parseCli(argv: readonly string[]): Cli {
     trace: 5,
     subnet: '10.245.0.0/24',
     variants: ['plain', 'ipMasq'],
+    podnetIpam: 'podnet-ipam',
     log: (line) => void process.stderr.write(`${line}\n`),
   };
   const int = (flag: string, v: string | undefined, min: number): number => {
@@ -52,6 +55,9 @@ function parseCli(argv: readonly string[]): Cli {
       case '--only':
         if (value !== 'plain' && value !== 'ipMasq') throw new Error(`--only expects plain or ipMasq, got ${value}`);
         cli.variants = [value]; i++; break;
+      case '--podnet-ipam':
+        if (value !== 'podnet-ipam' && value !== 'host-local') throw new Error(`--podnet-ipam expects podnet-ipam or host-local, got ${value}`);
+        cli.podnetIpam = value; i++; break;
       case '--json':
         if (!value) throw new Error('--json expects a file name');
         cli.json = value; i++; break;
@@ -65,7 +71,7 @@ function parseCli(argv: readonly string[]): Cli {
 async function main(): Promise<number> {
   const cli = parseCli(process.argv.slice(2));
   await checkPrerequisites({ trace: cli.trace > 0 });
-  const impls = implementations();
+  const impls = implementations({ podnetIpam: cli.podnetIpam });
   // Leftovers of a run that was killed before its cleanup (only this benchmark uses the prefix).
   const stale = [...(await sweepNetns(PREFIX)), ...(await sweepTempDirs(PREFIX))];
   if (stale.length) cli.log(`removed leftovers of an earlier run: ${stale.join(', ')}`);

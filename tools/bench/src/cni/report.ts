@@ -121,7 +121,7 @@ export function report(results: readonly VariantResult[], opts: Pick<BenchOption
   const table = rows(results, opts);
   const lines = [
     '',
-    `CNI call latency, podnet-bridge vs reference bridge + host-local (ratio = podnet / reference, < 1 is faster)`,
+    `CNI call latency, ${results[0]?.labels.podnet ?? 'podnet'} vs reference ${results[0]?.labels.reference ?? ''} (ratio = podnet / reference, < 1 is faster)`,
     formatTable(table),
     '',
   ];
