@@ -10,7 +10,12 @@ import { networkConfig, type Implementation, type NetworkShape, type SideKey } f
 import { iptablesCniChains, leftovers } from './leftovers.js';
 import type { CallTiming, RunnerCall } from './protocol.js';
 import { Runner } from './runner-client.js';
-import { callPhases, parseTrace, TRACED_SYSCALLS, type CallPhases } from './trace.js';
+import { callPhases, largestGaps, parseTrace, TRACED_SYSCALLS, type CallPhases, type Gap } from './trace.js';
+
+/** A call run under strace: its phases and where it sat idle between traced syscalls. */
+export interface TracedCall extends CallPhases {
+  gaps: Gap[];
+}
 
 export type Variant = 'plain' | 'ipMasq';
 
@@ -53,8 +58,8 @@ export interface SideSamples {
   /** What the ipMasq ADDs visibly made (sanity: both sides really masquerade). */
   masqEvidence?: string;
   /** Phases of the calls run under strace (not part of the timings above). */
-  tracedAdd: CallPhases[];
-  tracedDel: CallPhases[];
+  tracedAdd: TracedCall[];
+  tracedDel: TracedCall[];
 }
 
 export interface VariantResult {
@@ -132,7 +137,7 @@ async function burst(side: Side, command: 'ADD' | 'DEL', list: readonly Attachme
 }
 
 /** One call under `strace -f`: the plugin still gets exactly the runtime's env and stdin. */
-async function traced(side: Side, command: 'ADD' | 'DEL', a: Attachment, file: string): Promise<CallPhases> {
+async function traced(side: Side, command: 'ADD' | 'DEL', a: Attachment, file: string): Promise<TracedCall> {
   const plain = call(side, command, a);
   const args = ['-f', '-ttt', '-T', '--seccomp-bpf', '-e', `trace=${TRACED_SYSCALLS.join(',')}`, '-o', file, plain.file];
   const reply = await side.runner.run([{ ...plain, file: 'strace', args }]);
@@ -140,7 +145,8 @@ async function traced(side: Side, command: 'ADD' | 'DEL', a: Attachment, file: s
   if (!t) throw new Error('runner returned no result');
   expectOk(side, `${command} ${a.pod.netns.name} (strace)`, t);
   if (command === 'ADD') recordAddress(side, t);
-  return callPhases(parseTrace(await readFile(file, 'utf8')), side.dataDir);
+  const trace = parseTrace(await readFile(file, 'utf8'));
+  return { ...callPhases(trace, side.dataDir), gaps: largestGaps(trace, 4) };
 }
 
 async function prepareSide(lab: Lab, impl: Implementation, variant: Variant, shape: NetworkShape, podCount: number): Promise<Side> {

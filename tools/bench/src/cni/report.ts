@@ -1,6 +1,6 @@
 // Turns the samples of every variant into the printed report: the comparison table with targets,
 // the masquerade sanity line, where podnet's time goes, and anything DEL left behind.
-import type { BenchOptions, VariantResult } from './bench.js';
+import type { BenchOptions, TracedCall, VariantResult } from './bench.js';
 import type { SideKey } from './implementations.js';
 import { summarize, type Summary } from './stats.js';
 import { formatTable, verdicts, type Row } from './table.js';
@@ -96,6 +96,12 @@ export function phaseLine(label: string, calls: readonly CallPhases[]): string {
   ].join(' ');
 }
 
+/** The traced call whose total is the median one (a real call, not a blend). */
+function medianCall(calls: readonly TracedCall[]): TracedCall | undefined {
+  const sorted = [...calls].sort((a, b) => a.totalMs - b.totalMs);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
 function phaseTable(results: readonly VariantResult[]): string[] {
   const traced = results.some((r) => r.sides.podnet.tracedAdd.length > 0);
   if (!traced) return [];
@@ -113,6 +119,12 @@ function phaseTable(results: readonly VariantResult[]): string[] {
       if (s.tracedAdd.length) lines.push(phaseLine(`${r.variant} ${side} ADD`, s.tracedAdd));
       if (s.tracedDel.length) lines.push(phaseLine(`${r.variant} ${side} DEL`, s.tracedDel));
     }
+  }
+  for (const r of results) {
+    const call = medianCall(r.sides.podnet.tracedAdd);
+    if (!call) continue;
+    lines.push(`  longest idle stretches of a ${r.variant} podnet ADD (traced, ${call.totalMs.toFixed(1)} ms, after the config read):`);
+    for (const g of call.gaps) lines.push(`    ${g.ms.toFixed(1).padStart(5)} ms  after ${g.after}  before ${g.before}`);
   }
   return lines;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { callPhases, parseTrace } from './trace.js';
+import { callPhases, largestGaps, parseTrace } from './trace.js';
 
 // Shaped like `strace -f -ttt -T` of a podnet ADD with ipMasq on this machine (shortened):
 // the plugin (100), a worker thread (101) doing the store, and an `nft` child (200).
@@ -49,5 +49,15 @@ describe('strace phases', () => {
 
   it('says what is missing when the trace has no execve', () => {
     expect(() => callPhases(parseTrace('100 1.0 read(0, "", 1) = 0 <0.1>'), '/d')).toThrow(/no execve/);
+  });
+});
+
+describe('largest gaps', () => {
+  it('lists idle stretches of the plugin after the config read, children counting as busy', () => {
+    const gaps = largestGaps(parseTrace(TRACE), 2);
+    // 16.000 → 18.000 (the store thread after its sync) and 27.000 → 28.000 (nft exited → result).
+    expect(gaps.map((g) => Math.round(g.ms * 100) / 100)).toEqual([2, 1]);
+    expect(gaps[0]).toMatchObject({ after: expect.stringMatching(/^fdatasync\(8/), before: expect.stringMatching(/^openat\(/) });
+    expect(gaps[1]).toMatchObject({ after: 'child nft', before: expect.stringMatching(/^write\(1,/) });
   });
 });

@@ -102,6 +102,20 @@ export interface CallPhases {
   otherMs: number;
 }
 
+const CLONES = new Set(['clone', 'clone3', 'vfork', 'fork']);
+
+/** tid → process (its first tid): threads join their creator's process, other clones start a new one. */
+function processes(events: readonly TraceEvent[], main: number): Map<number, number> {
+  const proc = new Map<number, number>([[main, main]]);
+  for (const e of events) {
+    if (!proc.has(e.tid)) proc.set(e.tid, e.tid);
+    if (CLONES.has(e.name) && e.ret !== undefined && e.ret > 0) {
+      proc.set(e.ret, e.text.includes('CLONE_THREAD') ? (proc.get(e.tid) ?? e.tid) : e.ret);
+    }
+  }
+  return proc;
+}
+
 const base = (path: string): string => path.slice(path.lastIndexOf('/') + 1);
 
 /**
@@ -113,14 +127,9 @@ export function callPhases(trace: ParsedTrace, dataDir: string): CallPhases {
   const first = events.find((e) => e.name === 'execve');
   if (!first) throw new Error('trace has no execve: was the plugin traced with -f -e trace=execve,…?');
   const main = first.tid;
-  // tid → process (its main tid): threads join their creator's process, anything else is new.
-  const proc = new Map<number, number>([[main, main]]);
+  const proc = processes(events, main);
   const programs = new Map<number, string>();
   for (const e of events) {
-    if (!proc.has(e.tid)) proc.set(e.tid, e.tid);
-    if ((e.name === 'clone' || e.name === 'clone3' || e.name === 'vfork' || e.name === 'fork') && e.ret !== undefined && e.ret > 0) {
-      proc.set(e.ret, e.text.includes('CLONE_THREAD') ? (proc.get(e.tid) ?? e.tid) : e.ret);
-    }
     if (e.name === 'execve' && e.tid !== main && (e.ret === 0 || e.ret === undefined)) {
       const path = /^"([^"]*)"/.exec(e.text)?.[1];
       if (path) programs.set(proc.get(e.tid) ?? e.tid, base(path));
@@ -169,4 +178,51 @@ export function callPhases(trace: ParsedTrace, dataDir: string): CallPhases {
     exitMs,
     otherMs: totalMs - startMs - storeMs - netlinkMs - childMs - exitMs,
   };
+}
+
+export interface Gap {
+  ms: number;
+  /** The traced syscalls on either side (name and the start of its arguments). */
+  after: string;
+  before: string;
+}
+
+const label = (e: TraceEvent): string => `${e.name}(${e.text.replace(/\s+/g, ' ').slice(0, 48)}…)`;
+
+/**
+ * The longest stretches after the config was read in which the plugin process made none of the
+ * traced syscalls: user-space work (JS or Go), or waits on untraced ones (futex, epoll). Where the
+ * "other" time of `callPhases` sits.
+ */
+export function largestGaps(trace: ParsedTrace, count: number): Gap[] {
+  const first = trace.events.find((e) => e.name === 'execve');
+  if (!first) return [];
+  const main = first.tid;
+  const proc = processes(trace.events, main);
+  const stdin = trace.events.find((e) => proc.get(e.tid) === main && e.name === 'read' && e.text.startsWith('0,'));
+  if (!stdin) return [];
+  // Busy intervals: each syscall of the plugin process, and each child process as a whole.
+  const spans: Array<{ from: number; to: number; what: string }> = [];
+  const children = new Map<number, TraceEvent[]>();
+  for (const e of trace.events) {
+    const p = proc.get(e.tid) ?? e.tid;
+    if (p === main) spans.push({ from: e.ts, to: e.ts + e.dur, what: label(e) });
+    else children.set(p, [...(children.get(p) ?? []), e]);
+  }
+  for (const [pid, events] of children) {
+    const exec = events.find((e) => e.name === 'execve');
+    const what = exec ? `child ${base(/^"([^"]*)"/.exec(exec.text)?.[1] ?? '?')}` : `child ${pid}`;
+    spans.push({ from: Math.min(...events.map((e) => e.ts)), to: trace.exits.get(pid) ?? Math.max(...events.map((e) => e.ts + e.dur)), what });
+  }
+  spans.sort((a, b) => a.from - b.from);
+  const gaps: Gap[] = [];
+  let busyUntil = stdin.ts + stdin.dur;
+  let last = label(stdin);
+  for (const s of spans) {
+    if (s.to <= busyUntil) continue;
+    if (s.from > busyUntil) gaps.push({ ms: (s.from - busyUntil) * 1000, after: last, before: s.what });
+    busyUntil = s.to;
+    last = s.what;
+  }
+  return gaps.sort((a, b) => b.ms - a.ms).slice(0, count);
 }
