@@ -76,8 +76,8 @@ const cases: BadCase[] = [
   { name: 'ifname with a slash', inv: () => ({ ifname: 'a/b' }), code: 4, says: /CNI_IFNAME/ },
   { name: 'ifname "."', inv: () => ({ ifname: '.' }), code: 4, says: /CNI_IFNAME/ },
   { name: 'an unknown CNI_ARGS key without IgnoreUnknown', inv: () => ({ args: 'FROB=1' }), code: 2, says: /FROB/ },
-  { name: 'CNI_NETNS that does not exist', inv: () => ({ netns: '/run/netns/pnt-e-no-such-netns' }), code: -1, says: /pnt-e-no-such-netns/ },
-  { name: 'CNI_NETNS that is not a namespace', inv: () => ({ netns: notANetns }), code: -1, says: /not-a-netns/ },
+  { name: 'CNI_NETNS that does not exist', inv: () => ({ netns: '/run/netns/pnt-e-no-such-netns' }), code: 8, says: /pnt-e-no-such-netns/ },
+  { name: 'CNI_NETNS that is not a namespace', inv: () => ({ netns: notANetns }), code: 8, says: /not-a-netns/ },
 ];
 
 function configOf(c: BadCase): Record<string, unknown> {
@@ -89,7 +89,7 @@ describe('bad input', () => {
     const inv = pod.invocation('ADD', c.stdin ?? configOf(c), { path: cniPath(), ...c.inv?.() });
     const outcome = await e.raw(inv);
     const err = cniError(outcome);
-    if (c.code !== -1) expect(err.code, `${err.msg}: ${err.details ?? ''}`).toBe(c.code);
+    expect(err.code, `${err.msg}: ${err.details ?? ''}`).toBe(c.code);
     expect(`${err.msg} ${err.details ?? ''}`).toMatch(c.says);
     expect(err.cniVersion, 'the error carries a cniVersion').toBeTypeOf('string');
     expect(await e.snapshot([pod])).toEqual(baseline);
@@ -105,6 +105,9 @@ describe('failing ADD rolls back everything it did', () => {
     const err = cniError(await e.call(p, 'ADD', e.config({ ipMasq: true })));
     expect(`${err.msg} ${err.details ?? ''}`).toMatch(/eth0/);
     expect(withoutBridge(await e.snapshot([p]))).toEqual(withoutBridge(before));
+    // No state check after this DEL: like the reference, DEL removes CNI_IFNAME from the pod.
+    const del = await e.call(p, 'DEL', e.config({ ipMasq: true }));
+    expect(del.code, del.stdout + del.stderr).toBe(0);
   });
 
   it('the address range is exhausted', async () => {
@@ -116,6 +119,7 @@ describe('failing ADD rolls back everything it did', () => {
     const err = cniError(await e.call(second, 'ADD', config));
     expect(`${err.msg} ${err.details ?? ''}`).toMatch(/no .*address|exhausted|available|full/i);
     expect(await e.snapshot([first, second])).toEqual(before);
+    await delAfterFailedAdd(second, config, [first, second]);
     cniOk(await e.call(first, 'DEL', config), 'DEL');
   });
 
@@ -128,6 +132,7 @@ describe('failing ADD rolls back everything it did', () => {
     const err = cniError(await e.call(second, 'ADD', config, { args: 'IP=10.251.0.77' }));
     expect(`${err.msg} ${err.details ?? ''}`).toMatch(/10\.251\.0\.77/);
     expect(await e.snapshot([first, second])).toEqual(before);
+    await delAfterFailedAdd(second, config, [first, second]);
     cniOk(await e.call(first, 'DEL', config), 'DEL');
   });
 
@@ -139,6 +144,7 @@ describe('failing ADD rolls back everything it did', () => {
     const err = cniError(await e.call(p, 'ADD', e.config({ bridge: notBridge, ipMasq: true })));
     expect(`${err.msg} ${err.details ?? ''}`).toMatch(new RegExp(notBridge));
     expect(await e.snapshot([p])).toEqual(before);
+    await delAfterFailedAdd(p, e.config({ bridge: notBridge, ipMasq: true }));
     await e.node.netns.execOk('ip', ['link', 'del', notBridge]);
   });
 
@@ -151,6 +157,7 @@ describe('failing ADD rolls back everything it did', () => {
     const err = cniError(await e.call(p, 'ADD', e.config({ bridge: other, ipMasq: true })));
     expect(`${err.msg} ${err.details ?? ''}`).toMatch(new RegExp(other));
     expect(await e.snapshot([p])).toEqual(before);
+    await delAfterFailedAdd(p, e.config({ bridge: other, ipMasq: true }));
   });
 
   it('a delegated IPAM (host-local) that fails', async () => {
@@ -163,6 +170,17 @@ describe('failing ADD rolls back everything it did', () => {
     expect(await runOk('find', [dataDir, '-type', 'f'])).toBe('');
   });
 });
+
+/**
+ * A runtime answers a failed ADD with DEL (podman does, without prevResult): it must succeed and
+ * change nothing either.
+ */
+async function delAfterFailedAdd(p: LabPod, config: Record<string, unknown>, pods: LabPod[] = [p]): Promise<void> {
+  const before = await e.snapshot(pods);
+  const del = await e.call(p, 'DEL', config);
+  expect(del.code, `DEL after the failed ADD: ${del.stdout}${del.stderr}`).toBe(0);
+  expect(await e.snapshot(pods)).toEqual(before);
+}
 
 /** The bridge is shared infrastructure (the reference keeps it too): ignore whether it exists. */
 function withoutBridge(s: Snapshot): Snapshot {
