@@ -19,12 +19,13 @@ class MemoryOccupancy {
     this.held.set(ip.family, list);
   }
 
-  async *iterate(family: Family, from: bigint, to: bigint): AsyncIterable<bigint> {
-    for (const value of this.held.get(family) ?? []) {
-      if (value < from) continue;
-      if (value > to) return;
-      this.yielded++;
-      yield value;
+  /** Batches of three, so batch boundaries are exercised. */
+  async *iterate(family: Family, from: bigint, to: bigint): AsyncIterable<readonly bigint[]> {
+    const inRange = (this.held.get(family) ?? []).filter((v) => v >= from && v <= to);
+    for (let i = 0; i < inRange.length; i += 3) {
+      const batch = inRange.slice(i, i + 3);
+      this.yielded += batch.length;
+      yield batch;
     }
   }
 }
@@ -145,7 +146,8 @@ describe('pickAddress: round-robin (host-local allocator table and more)', () =>
     // In a /16, 10.0.1.0 is an ordinary address.
     const held = occupancy(...Array.from({ length: 50 }, (_, i) => `10.0.1.${i}`));
     expect(await pick(cfg, '10.0.0.255', held)).toBe('10.0.1.50');
-    expect(held.yielded).toBe(50);
+    // 50 held in the way, read in batches of three: 51 at most.
+    expect(held.yielded).toBeLessThanOrEqual(51);
     const v6 = config([[{ subnet: 'fd00::/64' }]]);
     const none = occupancy();
     expect(await pick(v6, 'fd00::ffff:ffff:ffff:ffff', none)).toBe('fd00::2');

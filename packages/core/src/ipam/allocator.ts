@@ -60,10 +60,11 @@ export class Exclusions {
 
 export interface Occupancy {
   /**
-   * The held addresses of `family` within [from, to], ascending. The consumer may stop early;
-   * implementations should read lazily (in small, growing batches).
+   * The held addresses of `family` within [from, to], ascending, in batches (one await per batch,
+   * not per address). The consumer may stop early; implementations should read lazily, in small
+   * batches first, growing.
    */
-  held(family: Family, from: bigint, to: bigint): AsyncIterable<bigint>;
+  held(family: Family, from: bigint, to: bigint): AsyncIterable<readonly bigint[]>;
 }
 
 /** First address in [from, to] that is neither excluded nor held; undefined if none. */
@@ -76,11 +77,13 @@ export async function firstFree(
 ): Promise<bigint | undefined> {
   let candidate = exclusions.skip(family, from);
   if (candidate > to) return undefined;
-  for await (const held of occupancy.held(family, candidate, to)) {
-    if (held < candidate) continue; // inside an interval we already jumped over
-    if (held > candidate) return candidate;
-    candidate = exclusions.skip(family, candidate + 1n);
-    if (candidate > to) return undefined;
+  for await (const batch of occupancy.held(family, candidate, to)) {
+    for (const held of batch) {
+      if (held < candidate) continue; // inside an interval we already jumped over
+      if (held > candidate) return candidate;
+      candidate = exclusions.skip(family, candidate + 1n);
+      if (candidate > to) return undefined;
+    }
   }
   return candidate;
 }

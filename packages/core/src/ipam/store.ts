@@ -151,17 +151,20 @@ export class IpamStore {
   #occupancy(): Occupancy {
     const db = this.#db;
     return {
-      async *held(family: Family, from: bigint, to: bigint): AsyncIterable<bigint> {
+      async *held(family: Family, from: bigint, to: bigint): AsyncIterable<readonly bigint[]> {
         const iterator = db.keys({ gte: ipKey(family, from), lte: ipKey(family, to) });
         try {
-          // Small first read: usually the first candidate is free.
-          for (let size = 8; ; size = Math.min(size * 4, 1024)) {
+          // Small first read: usually the first candidate is free. nextv may return fewer keys
+          // than asked for (it caps a batch's bytes) before the end: only an empty batch ends.
+          for (let size = 8; ; size = Math.min(size * 4, 4096)) {
             const keys = await iterator.nextv(size);
+            if (keys.length === 0) return;
+            const values: bigint[] = [];
             for (const key of keys) {
               const ip = parseAddressKey(key.slice(IP.length));
-              if (ip !== undefined) yield ip.value;
+              if (ip !== undefined) values.push(ip.value);
             }
-            if (keys.length < size) return;
+            yield values;
           }
         } finally {
           await iterator.close();
