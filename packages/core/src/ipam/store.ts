@@ -8,6 +8,10 @@
 // Address keys are fixed-width hex so keys sort like addresses: the free-address search walks only
 // the held addresses in its way. Allocation, release and lookup read a handful of keys; only
 // `list` and `gc` scan.
+//
+// Batches are written without fsync: LevelDB's log makes each batch all-or-nothing across a process
+// crash (a torn record is dropped on recovery; the multi-process crash test kills writers mid-batch),
+// and a power loss takes the pods whose allocations it could lose with it (GC cleans up after).
 import { addressKey, formatIp, parseAddressKey, parseIp } from './address.js';
 import type { Family, Ip } from './address.js';
 import { pickAddress } from './allocator.js';
