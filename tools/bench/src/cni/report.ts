@@ -59,7 +59,10 @@ function startVsWork(results: readonly VariantResult[]): string[] {
   if (floor.length && plain.sides.podnet.version.length) {
     const f = summarize(floor).median;
     const v = summarize(plain.sides.podnet.version).median;
-    lines.push(`  podnet    VERSION ${fmt(v)} = Bun runtime floor ${fmt(f)} (empty program compiled the same way) + ${fmt(v - f)} podnet bundle start-up`);
+    const delta = v - f;
+    lines.push(
+      `  podnet    VERSION ${fmt(v)} vs Bun runtime floor ${fmt(f)} (an empty program compiled the same way): podnet's bundle adds ${delta >= 0 ? '+' : '−'}${fmt(Math.abs(delta))} to start-up`,
+    );
   }
   for (const r of results) {
     if (r.variant !== 'ipMasq' || !plain || plain === r) continue;
