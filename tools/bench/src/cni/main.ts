@@ -8,11 +8,13 @@
 //   --trace N         ADD+DEL pairs per side traced with strace for the breakdown (default 5, 0 = off)
 //   --only plain|ipMasq
 //   --podnet-ipam host-local   podnet-bridge delegates to host-local (isolates the IPAM store's cost)
+//   --nft N           rounds of the nft transaction cost probe (default 10, 0 = off)
 //   --json FILE       raw samples and summaries
 import { writeFile } from 'node:fs/promises';
 import { Lab, sweepNetns } from '@podnet/lab';
 import { compileFloor } from './floor.js';
 import { implementations } from './implementations.js';
+import { nftCosts } from './nft-costs.js';
 import { checkPrerequisites, sweepTempDirs } from './prerequisites.js';
 import { runVariant, type BenchOptions, type Variant, type VariantResult } from './bench.js';
 import { report } from './report.js';
@@ -22,6 +24,7 @@ export const PREFIX = 'pnt-bn-';
 interface Cli extends BenchOptions {
   variants: Variant[];
   podnetIpam: 'podnet-ipam' | 'host-local';
+  nftRounds: number;
   json?: string;
 }
 
@@ -36,6 +39,7 @@ function parseCli(argv: readonly string[]): Cli {
     subnet: '10.245.0.0/24',
     variants: ['plain', 'ipMasq'],
     podnetIpam: 'podnet-ipam',
+    nftRounds: 10,
     log: (line) => void process.stderr.write(`${line}\n`),
   };
   const int = (flag: string, v: string | undefined, min: number): number => {
@@ -52,6 +56,7 @@ function parseCli(argv: readonly string[]): Cli {
       case '--burst-rounds': cli.burstRounds = int(flag, value, 1); i++; break;
       case '--version': cli.versionCalls = int(flag, value, 0); i++; break;
       case '--trace': cli.trace = int(flag, value, 0); i++; break;
+      case '--nft': cli.nftRounds = int(flag, value, 0); i++; break;
       case '--only':
         if (value !== 'plain' && value !== 'ipMasq') throw new Error(`--only expects plain or ipMasq, got ${value}`);
         cli.variants = [value]; i++; break;
@@ -83,14 +88,19 @@ async function main(): Promise<number> {
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
   const results: VariantResult[] = [];
+  let extra: string[] = [];
   try {
     cli.log(`lab ${lab.id}: podnet ${impls.podnet.binary} vs reference ${impls.reference.binary}`);
     if (cli.versionCalls > 0) cli.floorBinary = await compileFloor(await lab.tempDir('floor'));
     for (const variant of cli.variants) results.push(await runVariant(lab, [impls.podnet, impls.reference], variant, cli));
+    if (cli.nftRounds > 0 && cli.variants.includes('ipMasq')) {
+      cli.log('nft transaction costs');
+      extra = ['', ...(await nftCosts(lab, cli.nftRounds))];
+    }
   } finally {
     await lab.destroy();
   }
-  const { text, leftovers } = report(results, cli);
+  const { text, leftovers } = report(results, cli, extra);
   process.stdout.write(`${text}\n`);
   if (cli.json) await writeFile(cli.json, `${JSON.stringify({ options: { ...cli, log: undefined }, results }, null, 2)}\n`);
   if (leftovers > 0) {
