@@ -61,7 +61,7 @@ function startVsWork(results: readonly VariantResult[]): string[] {
     const v = summarize(plain.sides.podnet.version).median;
     const delta = v - f;
     lines.push(
-      `  podnet    VERSION ${fmt(v)} vs Bun runtime floor ${fmt(f)} (an empty program compiled the same way): podnet's bundle adds ${delta >= 0 ? '+' : '−'}${fmt(Math.abs(delta))} to start-up`,
+      `  podnet    VERSION ${fmt(v)} vs Bun runtime floor ${fmt(f)} (an empty program compiled the same way): podnet's own start-up cost is the difference, ${delta >= 0 ? '+' : '−'}${fmt(Math.abs(delta))}`,
     );
   }
   for (const r of results) {
