@@ -14,10 +14,11 @@ import { writeFile } from 'node:fs/promises';
 import { Lab, sweepNetns } from '@podnet/lab';
 import { compileFloor } from './floor.js';
 import { implementations } from './implementations.js';
+import { compileKernelFloor, kernelFloor } from './kernel-floor.js';
 import { nftCosts } from './nft-costs.js';
 import { checkPrerequisites, sweepTempDirs } from './prerequisites.js';
 import { runVariant, type BenchOptions, type Variant, type VariantResult } from './bench.js';
-import { report } from './report.js';
+import { kernelFloorLines, report } from './report.js';
 
 export const PREFIX = 'pnt-bn-';
 
@@ -88,14 +89,20 @@ async function main(): Promise<number> {
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
   const results: VariantResult[] = [];
-  let extra: string[] = [];
+  const extra: string[] = [];
   try {
     cli.log(`lab ${lab.id}: podnet ${impls.podnet.binary} vs reference ${impls.reference.binary}`);
-    if (cli.versionCalls > 0) cli.floorBinary = await compileFloor(await lab.tempDir('floor'));
+    const floorDir = cli.versionCalls > 0 ? await lab.tempDir('floor') : undefined;
+    if (floorDir) cli.floorBinary = await compileFloor(floorDir);
     for (const variant of cli.variants) results.push(await runVariant(lab, [impls.podnet, impls.reference], variant, cli));
+    if (floorDir) {
+      cli.log('kernel floor: the netlink work of an ADD/DEL alone, compiled with Bun');
+      const kf = await kernelFloor(lab, await compileKernelFloor(floorDir), Math.min(cli.pods, 30));
+      extra.push(...kernelFloorLines(kf, results));
+    }
     if (cli.nftRounds > 0 && cli.variants.includes('ipMasq')) {
       cli.log('nft transaction costs');
-      extra = ['', ...(await nftCosts(lab, cli.nftRounds))];
+      extra.push('', ...(await nftCosts(lab, cli.nftRounds)));
     }
   } finally {
     await lab.destroy();

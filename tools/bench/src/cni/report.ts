@@ -4,6 +4,7 @@ import type { BenchOptions, TracedCall, VariantResult } from './bench.js';
 import type { SideKey } from './implementations.js';
 import { summarize, type Summary } from './stats.js';
 import { formatTable, verdicts, type Row } from './table.js';
+import type { KernelFloor } from './kernel-floor.js';
 import type { CallPhases } from './trace.js';
 
 /** The issue's targets, as the highest acceptable ratio of medians podnet/reference. */
@@ -130,6 +131,17 @@ function phaseTable(results: readonly VariantResult[]): string[] {
     for (const g of call.gaps) lines.push(`    ${g.ms.toFixed(1).padStart(5)} ms  after ${g.after}  before ${g.before}`);
   }
   return lines;
+}
+
+/** The kernel floor against the reference's plain sequential medians. */
+export function kernelFloorLines(kf: KernelFloor, results: readonly VariantResult[]): string[] {
+  const plain = results.find((r) => r.variant === 'plain');
+  const ref = plain?.sides.reference;
+  const vs = (v: number, r: number[] | undefined): string => (r?.length ? ` = ${(v / summarize(r).median).toFixed(2)}× the reference` : '');
+  return [
+    `  Bun floor + kernel work only (veth, address, route; no config, IPAM, checks; kernel-floor-program.ts):`,
+    `            ADD ${fmt(kf.add.median)} (p90 ${fmt(kf.add.p90)})${vs(kf.add.median, ref?.add)}   DEL ${fmt(kf.del.median)} (p90 ${fmt(kf.del.p90)})${vs(kf.del.median, ref?.del)}`,
+  ];
 }
 
 export function report(results: readonly VariantResult[], opts: Pick<BenchOptions, 'burst' | 'pods'>, extra: readonly string[] = []): { text: string; leftovers: number } {
