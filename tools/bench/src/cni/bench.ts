@@ -45,6 +45,10 @@ export interface SideSamples {
   add: number[];
   del: number[];
   version: number[];
+  /** CPU (user + system, children included) of the sequential calls, when the runner reports it. */
+  addCpu: number[];
+  delCpu: number[];
+  versionCpu: number[];
   /** The empty Bun executable's runs (podnet side only, when `floorBinary` is given). */
   floor: number[];
   /** Wall time of each burst (first spawn to last exit). */
@@ -118,13 +122,18 @@ function recordAddress(side: Side, t: CallTiming): void {
 
 const fresh = (pod: LabPod): Attachment => ({ pod, containerId: randomBytes(32).toString('hex') });
 
-async function sequential(side: Side, command: 'ADD' | 'DEL', a: Attachment): Promise<number> {
+async function sequential(side: Side, command: 'ADD' | 'DEL', a: Attachment): Promise<CallTiming> {
   const reply = await side.runner.run([call(side, command, a)]);
   const t = reply.results[0];
   if (!t) throw new Error('runner returned no result');
   expectOk(side, `${command} ${a.pod.netns.name}`, t);
   if (command === 'ADD') recordAddress(side, t);
-  return t.ms;
+  return t;
+}
+
+function record(ms: number[], cpu: number[], t: CallTiming): void {
+  ms.push(t.ms);
+  if (t.cpuMs !== undefined) cpu.push(t.cpuMs);
 }
 
 async function burst(side: Side, command: 'ADD' | 'DEL', list: readonly Attachment[]): Promise<{ wall: number; calls: number[] }> {
@@ -166,7 +175,7 @@ async function prepareSide(lab: Lab, impl: Implementation, variant: Variant, sha
     addresses: new Set(),
     recent: [],
     samples: {
-      add: [], del: [], version: [], floor: [], burstAddWall: [], burstDelWall: [], burstAddCalls: [], burstDelCalls: [], leftovers: [], tracedAdd: [], tracedDel: [],
+      add: [], del: [], version: [], addCpu: [], delCpu: [], versionCpu: [], floor: [], burstAddWall: [], burstDelWall: [], burstAddCalls: [], burstDelCalls: [], leftovers: [], tracedAdd: [], tracedDel: [],
     },
   };
 }
@@ -217,7 +226,7 @@ export async function runVariant(lab: Lab, impls: readonly [Implementation, Impl
           const t = reply.results[0];
           if (!t) throw new Error('runner returned no result');
           expectOk(s, 'VERSION', t);
-          s.samples.version.push(t.ms);
+          record(s.samples.version, s.samples.versionCpu, t);
           if (opts.floorBinary && s.impl.key === 'podnet') {
             const floor = (await s.runner.run([{ file: opts.floorBinary, env: {}, stdin: '' }])).results[0];
             if (!floor || floor.code !== 0) throw new Error(`empty Bun executable failed: ${floor?.stderr}`);
@@ -231,11 +240,11 @@ export async function runVariant(lab: Lab, impls: readonly [Implementation, Impl
     for (const s of sides) s.recent = [];
     const attachments = new Map<Side, Attachment[]>(sides.map((s) => [s, s.pods.slice(0, opts.pods).map(fresh)]));
     for (let i = 0; i < opts.pods; i++) {
-      for (const s of order(i, sides)) s.samples.add.push(await sequential(s, 'ADD', attachments.get(s)?.[i] as Attachment));
+      for (const s of order(i, sides)) record(s.samples.add, s.samples.addCpu, await sequential(s, 'ADD', attachments.get(s)?.[i] as Attachment));
     }
     if (variant === 'ipMasq') for (const s of sides) s.samples.masqEvidence = await masqEvidence(s);
     for (let i = 0; i < opts.pods; i++) {
-      for (const s of order(i, sides)) s.samples.del.push(await sequential(s, 'DEL', attachments.get(s)?.[i] as Attachment));
+      for (const s of order(i, sides)) record(s.samples.del, s.samples.delCpu, await sequential(s, 'DEL', attachments.get(s)?.[i] as Attachment));
     }
     for (const s of sides) await checkClean(s, 'sequential DEL');
 

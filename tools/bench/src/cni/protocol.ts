@@ -23,6 +23,8 @@ export interface CallTiming {
   end: number;
   /** end − start, milliseconds. */
   ms: number;
+  /** User + system CPU of the process and the children it waited for (runner under Bun only). */
+  cpuMs?: number;
   stdout: string;
   stderr: string;
 }

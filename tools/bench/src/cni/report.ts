@@ -34,6 +34,9 @@ export function rows(results: readonly VariantResult[], opts: Pick<BenchOptions,
       ...row(r, `${p}ADD inside a burst`, (s) => s.burstAddCalls),
       ...row(r, `${p}DEL inside a burst`, (s) => s.burstDelCalls),
       ...row(r, `${p}VERSION`, (s) => s.version),
+      ...row(r, `${p}ADD CPU time`, (s) => s.addCpu),
+      ...row(r, `${p}DEL CPU time`, (s) => s.delCpu),
+      ...row(r, `${p}VERSION CPU time`, (s) => s.versionCpu),
     );
   }
   return out;

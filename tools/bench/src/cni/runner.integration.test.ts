@@ -44,4 +44,9 @@ describe('runner inside a node netns', () => {
     const last = Math.max(...reply.results.map((r) => r.end));
     expect(reply.wallMs).toBeGreaterThanOrEqual(last - first);
   });
+
+  it('reports the CPU time of each call (the runner runs under Bun)', async () => {
+    const reply = await runner.run([{ file: '/bin/sh', args: ['-c', 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done'], env: {}, stdin: '' }]);
+    expect(reply.results[0]?.cpuMs).toBeTypeOf('number');
+  });
 });
