@@ -10,7 +10,8 @@
 //   --podnet-ipam host-local   podnet-bridge delegates to host-local (isolates the IPAM store's cost)
 //   --nft N           rounds of the nft transaction cost probe (default 10, 0 = off)
 //   --json FILE       raw samples and summaries
-import { writeFile } from 'node:fs/promises';
+import { chmod, copyFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { Lab, sweepNetns } from '@podnet/lab';
 import { compileFloor } from './floor.js';
 import { implementations } from './implementations.js';
@@ -91,7 +92,14 @@ async function main(): Promise<number> {
   const results: VariantResult[] = [];
   const extra: string[] = [];
   try {
-    cli.log(`lab ${lab.id}: podnet ${impls.podnet.binary} vs reference ${impls.reference.binary}`);
+    // A private copy: a `pnpm build` elsewhere replacing dist/bin mid-run must not change (or
+    // briefly remove) the executable under test.
+    const built = impls.podnet.binary;
+    const copy = path.join(await lab.tempDir('bin'), path.basename(built));
+    await copyFile(built, copy);
+    await chmod(copy, 0o755);
+    impls.podnet.binary = copy;
+    cli.log(`lab ${lab.id}: podnet ${built} (built ${(await stat(built)).mtime.toISOString()}, run from a copy) vs reference ${impls.reference.binary}`);
     const floorDir = cli.versionCalls > 0 ? await lab.tempDir('floor') : undefined;
     if (floorDir) cli.floorBinary = await compileFloor(floorDir);
     for (const variant of cli.variants) results.push(await runVariant(lab, [impls.podnet, impls.reference], variant, cli));
