@@ -12,7 +12,6 @@ import { list as listAllocations, parseStoreLocation } from '@podnet/core/ipam';
 import { createNamedNetns, deleteNamedNetns } from '@podnet/core/netns';
 import { hostVethName } from './host-veth.js';
 import { masqTableName } from './masquerade.js';
-import { builtinIpam } from './builtin-ipam.js';
 import { createBridgePodHalf } from './pod-half.js';
 
 const NODE = 'pnt-bnode';
@@ -94,7 +93,7 @@ beforeAll(() => {
   createNamedNetns(NODE);
   execFileSync('ip', ['-n', NODE, 'link', 'set', 'lo', 'up']);
   dataDir = mkdtempSync(join(tmpdir(), 'pnt-b-ipam-'));
-  plugin = createBridgePodHalf({ builtinIpam, hostNetns: `/run/netns/${NODE}` });
+  plugin = createBridgePodHalf({ hostNetns: `/run/netns/${NODE}` });
 });
 
 afterAll(() => {

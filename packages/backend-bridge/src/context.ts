@@ -1,7 +1,7 @@
 // What every verb starts from: the validated config, the IPAM of this call, the masquerade table
 // of this network, and the node side (its netns and netlink socket).
 import type { NetConf, Plugin } from '@podnet/core/cni';
-import { builtinIpam } from './builtin-ipam.js';
+import { IPAM_ARGS, ipamPlugin } from '@podnet/core/ipam-plugin';
 import { parseBridgeConfig } from './config.js';
 import type { BridgeConfig } from './config.js';
 import { HostSide } from './host.js';
@@ -22,7 +22,7 @@ export interface BridgePodHalfOptions {
    * and GC included, so it must not fail when the lease is gone (keep what the config says).
    */
   resolveConfig?: (config: BridgeConfig, raw: NetConf) => BridgeConfig | Promise<BridgeConfig>;
-  /** The in-process IPAM plugin behind `ipam.type: "podnet-ipam"`; default core's built-in. */
+  /** The in-process IPAM plugin behind `ipam.type: "podnet-ipam"`; default core's `ipamPlugin`. */
   builtinIpam?: Plugin;
   /**
    * The node's netns path. Default: the calling thread's, where a runtime runs a CNI executable.
@@ -33,8 +33,8 @@ export interface BridgePodHalfOptions {
   nft?: NftRunner;
 }
 
-/** CNI_ARGS keys the bridge reads (IP for the IPAM). */
-export const BRIDGE_ARGS = ['IP', 'MAC'] as const;
+/** CNI_ARGS keys the bridge reads (MAC), plus those of its IPAM (IP, and Kubernetes' tolerated). */
+export const BRIDGE_ARGS: readonly string[] = ['MAC', ...IPAM_ARGS];
 
 export interface CallContext {
   cfg: BridgeConfig;
@@ -55,7 +55,7 @@ export async function openCall(options: BridgePodHalfOptions, conf: NetConf, cni
   const host = HostSide.open(options.hostNetns);
   const rewritten = cfg.ipam !== conf.ipam;
   const ipamConf: NetConf = rewritten ? { ...conf, ...(cfg.ipam ? { ipam: cfg.ipam } : {}) } : conf;
-  const ipam = cfg.ipam ? new Ipam({ builtin: options.builtinIpam ?? builtinIpam }, cfg.ipam.type, ipamConf, rewritten) : undefined;
+  const ipam = cfg.ipam ? new Ipam({ builtin: options.builtinIpam ?? ipamPlugin }, cfg.ipam.type, ipamConf, rewritten) : undefined;
   const masq = new Masquerade(cfg.network, options.nft ?? nftBinary(host.enter));
   return { cfg, host, ipam, masq, close: () => host.close() };
 }

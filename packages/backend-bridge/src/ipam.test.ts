@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { CmdArgs, NetConf, Plugin } from '@podnet/core/cni';
+import { IPAM_ARGS } from '@podnet/core/ipam-plugin';
 import { Ipam } from './ipam.js';
+import { createBridgePodHalf } from './pod-half.js';
 
 const config = { cniVersion: '1.0.0', name: 'n', type: 'podnet-bridge', ipam: { type: 'podnet-ipam' } } as NetConf;
 const args = { containerId: 'c', ifname: 'eth0', args: {}, path: [], config, stdin: Buffer.from('{}'), env: {} } as CmdArgs;
@@ -26,5 +28,11 @@ describe('Ipam (built-in, in-process)', () => {
     const ipam = new Ipam({ builtin: { add: async () => ({ cniVersion: '1.0.0' }), del: async () => {}, check: async () => {} } }, 'podnet-ipam', config, false);
     await expect(ipam.gc({ path: [], config, stdin: Buffer.from(''), env: {}, validAttachments: [] })).resolves.toBeUndefined();
     await expect(ipam.status({ path: [], config, stdin: Buffer.from(''), env: {} })).resolves.toBeUndefined();
+  });
+});
+
+describe('the bridge and its built-in IPAM', () => {
+  it('accepts every CNI_ARGS key the IPAM reads or tolerates, and MAC', () => {
+    expect(createBridgePodHalf().knownArgs).toEqual(expect.arrayContaining(['MAC', ...IPAM_ARGS]));
   });
 });

@@ -2,12 +2,13 @@
 // start); any other `ipam.type` is executed from CNI_PATH as the spec's delegate.
 import { delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus, execDelegate, toCniError } from '@podnet/core/cni';
 import type { CmdArgs, DelegateContext, GcArgs, NetConf, Plugin, Result, StatusArgs } from '@podnet/core/cni';
+import { IPAM_TYPE } from '@podnet/core/ipam-plugin';
 
-/** The `ipam.type` served in-process. */
-export const BUILTIN_IPAM_TYPE = 'podnet-ipam';
+/** The `ipam.type` served in-process: core's IPAM_TYPE, under the name this package exported first. */
+export const BUILTIN_IPAM_TYPE = IPAM_TYPE;
 
 export interface IpamSeam {
-  /** The in-process IPAM plugin for BUILTIN_IPAM_TYPE. */
+  /** The in-process IPAM plugin for BUILTIN_IPAM_TYPE (core's `ipamPlugin`; tests pass a fake). */
   builtin: Plugin;
 }
 

@@ -1,6 +1,5 @@
 // The bridge pod half as a CNI Plugin. host-gw and VXLAN reuse it: same verbs, their own
 // `resolveConfig` (the node lease subnet as IPAM range, the MTU, the cluster range never masqueraded).
-import { KUBERNETES_ARGS } from '@podnet/core/cni';
 import type { Plugin } from '@podnet/core/cni';
 import { add } from './add.js';
 import { check } from './check.js';
@@ -17,6 +16,6 @@ export function createBridgePodHalf(options: BridgePodHalfOptions = {}): Plugin 
     check: (args) => check(options, args),
     gc: (args) => gc(options, args),
     status: (args) => status(options, args),
-    knownArgs: [...BRIDGE_ARGS, ...KUBERNETES_ARGS],
+    knownArgs: BRIDGE_ARGS,
   };
 }
