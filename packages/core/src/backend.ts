@@ -21,7 +21,7 @@ export interface NodeHalf {
 }
 
 export interface Backend {
-  /** The executable and conflist `type`: `podnet-<name>`. */
+  /** The backend's name (`bridge`); its executable and conflist `type` are `podnet-<name>`. */
   readonly name: string;
   /** The per-call half: ADD / DEL / CHECK / GC / STATUS handlers for the CNI skel. */
   readonly pod: Plugin;
