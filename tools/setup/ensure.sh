@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 PNPM_VERSION=10.34.9
 # Real third-party pieces the tests and the demo drive (DESIGN.md "Testing on this machine").
 APT_PACKAGES=(
-  iproute2 nftables iputils-ping netcat-openbsd strace
+  iproute2 util-linux nftables iptables iputils-ping
   containernetworking-plugins
   podman runc conmon catatonit busybox-static golang-github-containers-common
 )
