@@ -1,7 +1,9 @@
 // Results across versions: print a 1.1.0-shaped Result in any supported version (convertResult),
 // and read a result of any version — a prevResult or a delegate's stdout — into the 1.1.0 shape
 // (parseResult), checking every field's type so a malformed result fails here, by field name.
-import { ipFamily } from './ip.js';
+// netlink/ip.ts is pure text ↔ bytes (no FFI, no node:net, whose loading costs a Bun-compiled
+// plugin milliseconds of start-up), and the same parser the backends use for addresses.
+import { isIp, tryParseCidr } from '../netlink/ip.js';
 import { CniError, ErrorCode } from './errors.js';
 import type { Dns, Interface, IpConfig, Result, RouteEntry } from './types.js';
 import { compareVersions, isSupportedVersion, LATEST_VERSION, SUPPORTED_VERSIONS } from './version.js';
@@ -40,7 +42,7 @@ export function convertResult(result: Result, toVersion: string): WireResult {
   if (result.ips) {
     out.ips = result.ips.map((ip) =>
       prune({
-        version: ipVersionField ? (ipFamily(ip.address.split('/')[0] ?? '') === 6 ? '6' : '4') : undefined,
+        version: ipVersionField ? ipVersion(ip.address) : undefined,
         interface: ip.interface,
         address: ip.address,
         gateway: ip.gateway,
@@ -56,6 +58,12 @@ export function convertResult(result: Result, toVersion: string): WireResult {
   }
   if (result.dns) out.dns = copyDns(result.dns);
   return out;
+}
+
+/** `"6"` for an IPv6 address (prefix ignored), else `"4"`: the 0.3.x/0.4.0 `version` field. */
+function ipVersion(address: string): '4' | '6' {
+  const ip = address.split('/')[0] ?? '';
+  return ip.includes(':') && isIp(ip) ? '6' : '4';
 }
 
 function prune(o: Record<string, unknown>): Record<string, unknown> {
@@ -156,7 +164,7 @@ function readIp(v: Validator, value: unknown, path: string, interfaces: number |
   const out: IpConfig = { address };
   // 0.3.x/0.4.0 carry "version"; check it agrees with the address, then drop it (1.0.0 did).
   if (o.version != null) {
-    const family = ipFamily(address.split('/')[0] ?? '') === 6 ? '6' : '4';
+    const family = ipVersion(address);
     if (o.version !== family) v.fail(`${path}.version`, `"${family}" for address ${address}`, o.version);
   }
   const gateway = v.optIp(o, 'gateway', path);
@@ -240,18 +248,17 @@ class Validator {
 
   optIp(o: Record<string, unknown>, key: string, path: string): string | undefined {
     const value = this.optString(o, key, path);
-    if (value !== undefined && ipFamily(value) === 0) this.fail(`${path}.${key}`, 'an IP address', value);
+    if (value !== undefined && !isIp(value)) this.fail(`${path}.${key}`, 'an IP address', value);
     return value;
   }
 
   cidr(o: Record<string, unknown>, key: string, path: string, family?: 4 | 6): string {
     const value = this.string(o, key, path);
-    const slash = value.indexOf('/');
-    const f = ipFamily(value.slice(0, slash));
-    const prefix = value.slice(slash + 1);
-    const ok =
-      slash > 0 && f !== 0 && (family === undefined || f === family) && /^\d{1,3}$/.test(prefix) && Number(prefix) <= (f === 6 ? 128 : 32);
-    if (!ok) this.fail(`${path}.${key}`, `an IPv${family ?? '4/6'} address with prefix length (CIDR)`, value);
+    // tryParseCidr also takes a bare address (as /32 or /128); a result's CIDR must write its prefix.
+    const cidr = value.includes('/') ? tryParseCidr(value) : undefined;
+    if (!cidr || (family !== undefined && cidr.family !== family)) {
+      this.fail(`${path}.${key}`, `an IPv${family ?? '4/6'} address with prefix length (CIDR)`, value);
+    }
     return value;
   }
 }

@@ -341,9 +341,10 @@ describe('errors from the plugin', () => {
     }
   });
 
-  it('an ADD result that cannot be printed is an error, not a half-written result', async () => {
-    const { plugin } = recorder({ add: async () => ({ cniVersion: '1.1.0', ips: [{ address: '10.22.0.5' }] }) });
-    const r = await expectError(call(plugin, env), 999, 'result of ADD.ips[0].address must be an IPv4/6 address with prefix length');
+  // No prefix, or a prefix length spelt with a leading zero (one spelling per length, as the bridge reads it).
+  it.each(['10.22.0.5', '10.22.0.5/024'])('an ADD result that cannot be printed (%s) is an error, not a half-written result', async (address) => {
+    const { plugin } = recorder({ add: async () => ({ cniVersion: '1.1.0', ips: [{ address }] }) });
+    const r = await expectError(call(plugin, env), 999, 'result of ADD.ips[0].address must be an IPv4/6 address with prefix length', JSON.stringify(address));
     expect(r.stdout.trim().split('\n')).toHaveLength(1);
   });
 });

@@ -156,6 +156,9 @@ describe('parseResult', () => {
     ['address missing', { ips: [{}] }, 'prevResult.ips[0].address must be a string, got nothing'],
     ['address not CIDR', { ips: [{ address: '10.0.0.1' }] }, 'prevResult.ips[0].address must be an IPv4/6 address with prefix'],
     ['prefix too long', { ips: [{ address: '10.0.0.1/33' }] }, 'prevResult.ips[0].address'],
+    ['prefix with a leading zero', { ips: [{ address: '10.0.0.5/024' }] }, 'prevResult.ips[0].address must be an IPv4/6 address with prefix length (CIDR), got "10.0.0.5/024"'],
+    ['route dst prefix with a leading zero', { routes: [{ dst: '10.0.0.0/08' }] }, 'prevResult.routes[0].dst must be an IPv4/6'],
+    ['IPv4 with a leading zero', { ips: [{ address: '10.0.0.05/24' }] }, 'prevResult.ips[0].address'],
     ['gateway not an IP', { ips: [{ address: '10.0.0.2/24', gateway: 'x' }] }, 'prevResult.ips[0].gateway must be an IP address'],
     ['version disagrees', { cniVersion: '0.4.0', ips: [{ version: '6', address: '10.0.0.2/24' }] }, 'prevResult.ips[0].version must be "4"'],
     [

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { formatIp, formatMac, ipFamily, isIp, parseCidr, parseIp, parseMac, tryParseCidr } from './ip.js';
 
@@ -35,6 +36,19 @@ describe('IP text', () => {
       expect(() => parseIp(text)).toThrow(`invalid IP address "${text}"`);
     },
   );
+});
+
+// node:net's isIP is the reference isIp/ipFamily must agree with (the codec exists so that shipped
+// code need not load node:net); zones are refused on purpose, where isIP accepts them.
+describe('IP text against node:net isIP', () => {
+  it.each([
+    '0.0.0.0', '10.22.0.5', '255.255.255.255', '256.1.1.1', '1.2.3', '1.2.3.4.5', '01.2.3.4', '1.2.3.4 ', '',
+    '::', '::1', '1::', 'fd00:22::5', '2001:db8:0:0:0:0:0:1', '2001:db8::0:0:0:0:0:1', '2001:db8:0:0:0:0:0:0:1',
+    '::ffff:10.0.0.1', '64:ff9b::192.0.2.33', '1:2:3:4:5:6:1.2.3.4', '1:2:3:4:5:6:7:1.2.3.4', '::1.2.3.4:5',
+    ':::', '1:::2', ':1::', '1::2::3', 'fe80::1%eth0', 'g::1', '12345::', 'fd00::/64', '1.2.3.4/24',
+  ])('%j', (text) => {
+    expect(isIp(text) ? ipFamily(text) : 0).toBe(text.includes('%') ? 0 : isIP(text));
+  });
 });
 
 describe('MAC text', () => {
