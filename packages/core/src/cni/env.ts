@@ -53,17 +53,10 @@ export function ifnameProblem(name: string): string | undefined {
 /** Read and validate the CNI_* variables for the command in CNI_COMMAND. */
 export function readCallEnv(env: Env): CallEnv {
   const raw = env.CNI_COMMAND;
-  if (!raw) {
+  if (!raw || !isCommand(raw)) {
     throw new CniError(
       ErrorCode.InvalidEnvironment,
-      'missing environment variable CNI_COMMAND',
-      `expected one of ${COMMANDS.join(', ')}`,
-    );
-  }
-  if (!isCommand(raw)) {
-    throw new CniError(
-      ErrorCode.InvalidEnvironment,
-      `unknown CNI_COMMAND ${JSON.stringify(raw)}`,
+      raw ? `unknown CNI_COMMAND ${JSON.stringify(raw)}` : 'missing environment variable CNI_COMMAND',
       `expected one of ${COMMANDS.join(', ')}`,
     );
   }

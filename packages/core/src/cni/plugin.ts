@@ -2,14 +2,8 @@
 import type { Logger } from './log.js';
 import type { Attachment, NetConf, Result } from './types.js';
 
-/** Arguments of ADD, DEL and CHECK, already validated by the skel. */
-export interface CmdArgs {
-  containerId: string;
-  /** Absent only on DEL (the spec lets the runtime omit it when the netns is gone). */
-  netns?: string;
-  ifname: string;
-  /** CNI_ARGS parsed into key → value (IgnoreUnknown removed). */
-  args: Record<string, string>;
+/** What every command gets from the call (STATUS gets only this), already validated by the skel. */
+export interface CallArgs {
   /** CNI_PATH split on ':' (empty entries dropped). */
   path: string[];
   /** stdin parsed; `cniVersion` is a supported version. */
@@ -22,23 +16,22 @@ export interface CmdArgs {
   log?: Logger;
 }
 
-export interface GcArgs {
-  path: string[];
-  config: NetConf;
-  stdin: Buffer;
-  env: Readonly<Record<string, string | undefined>>;
-  /** `cni.dev/valid-attachments` (or the older `cni.dev/attachments`). */
-  validAttachments: Attachment[];
-  log?: Logger;
+/** Arguments of ADD, DEL and CHECK. */
+export interface CmdArgs extends CallArgs {
+  containerId: string;
+  /** Absent only on DEL (the spec lets the runtime omit it when the netns is gone). */
+  netns?: string;
+  ifname: string;
+  /** CNI_ARGS parsed into key → value (IgnoreUnknown removed). */
+  args: Record<string, string>;
 }
 
-export interface StatusArgs {
-  path: string[];
-  config: NetConf;
-  stdin: Buffer;
-  env: Readonly<Record<string, string | undefined>>;
-  log?: Logger;
+export interface GcArgs extends CallArgs {
+  /** `cni.dev/valid-attachments` (or the older `cni.dev/attachments`). */
+  validAttachments: Attachment[];
 }
+
+export type StatusArgs = CallArgs;
 
 export interface Plugin {
   add(args: CmdArgs): Promise<Result>;
