@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KUBERNETES_ARGS, parseCniArgs } from './args.js';
-import type { CniError } from './errors.js';
-
-function errorOf(fn: () => unknown): CniError {
-  try {
-    fn();
-  } catch (err) {
-    return err as CniError;
-  }
-  throw new Error('expected an error');
-}
+import { errorOf } from './testing/error-of.js';
 
 describe('parseCniArgs', () => {
   it('reads what kubelet sends', () => {

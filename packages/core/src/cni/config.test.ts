@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NETCONF_KEYS, readBool, readInt, readObject, readString, readStringArray, rejectUnknownKeys } from './config.js';
-import type { CniError } from './errors.js';
-
-function errorOf(fn: () => unknown): CniError {
-  try {
-    fn();
-  } catch (err) {
-    return err as CniError;
-  }
-  throw new Error('expected an error');
-}
+import { errorOf } from './testing/error-of.js';
 
 const conf = { flag: true, no: 'yes', mtu: 1450, big: 70000, f: 1.5, s: 'abc', arr: ['a', 'b'], bad: ['a', 2], obj: { k: 1 }, nil: null };
 

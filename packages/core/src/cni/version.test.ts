@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CniError } from './errors.js';
 import { convertResult, parseResult } from './result.js';
+import { errorOf } from './testing/error-of.js';
 import type { Result } from './types.js';
 import { compareVersions, isSupportedVersion, LATEST_VERSION, SUPPORTED_VERSIONS, versionAtLeast, versionInfo } from './version.js';
 
@@ -57,15 +58,6 @@ function codeOf(fn: () => unknown): number | undefined {
     return (err as CniError).code;
   }
   return undefined;
-}
-
-function errorOf(fn: () => unknown): CniError {
-  try {
-    fn();
-  } catch (err) {
-    return err as CniError;
-  }
-  throw new Error('expected an error');
 }
 
 describe('versions', () => {
