@@ -28,11 +28,8 @@ export interface BenchOptions {
   burstRounds: number;
   /** VERSION calls per side (process start floor); 0 skips them. */
   versionCalls: number;
-  /**
-   * An empty program compiled like podnet's executables (`bun build --compile --bytecode`), run
-   * beside each podnet VERSION: the Bun runtime's own start-up, below which podnet cannot go.
-   */
-  floorBinary?: string | undefined;
+  /** Start-up probes (probes.ts) run beside each podnet VERSION, on the podnet side. */
+  startupProbes?: ReadonlyArray<{ name: string; binary: string }> | undefined;
   /** Sequential ADD+DEL rounds per side before timing (bridge creation, page cache). */
   warmup: number;
   /** ADD+DEL pairs per side run under strace for the phase breakdown; 0 = none. */
@@ -49,8 +46,8 @@ export interface SideSamples {
   addCpu: number[];
   delCpu: number[];
   versionCpu: number[];
-  /** The empty Bun executable's runs (podnet side only, when `floorBinary` is given). */
-  floor: number[];
+  /** Start-up probe runs by probe name: wall and CPU ms (podnet side only). */
+  probes: Record<string, { ms: number[]; cpu: number[] }>;
   /** Wall time of each burst (first spawn to last exit). */
   burstAddWall: number[];
   burstDelWall: number[];
@@ -175,7 +172,7 @@ async function prepareSide(lab: Lab, impl: Implementation, variant: Variant, sha
     addresses: new Set(),
     recent: [],
     samples: {
-      add: [], del: [], version: [], addCpu: [], delCpu: [], versionCpu: [], floor: [], burstAddWall: [], burstDelWall: [], burstAddCalls: [], burstDelCalls: [], leftovers: [], tracedAdd: [], tracedDel: [],
+      add: [], del: [], version: [], addCpu: [], delCpu: [], versionCpu: [], probes: {}, burstAddWall: [], burstDelWall: [], burstAddCalls: [], burstDelCalls: [], leftovers: [], tracedAdd: [], tracedDel: [],
     },
   };
 }
@@ -227,10 +224,14 @@ export async function runVariant(lab: Lab, impls: readonly [Implementation, Impl
           if (!t) throw new Error('runner returned no result');
           expectOk(s, 'VERSION', t);
           record(s.samples.version, s.samples.versionCpu, t);
-          if (opts.floorBinary && s.impl.key === 'podnet') {
-            const floor = (await s.runner.run([{ file: opts.floorBinary, env: {}, stdin: '' }])).results[0];
-            if (!floor || floor.code !== 0) throw new Error(`empty Bun executable failed: ${floor?.stderr}`);
-            s.samples.floor.push(floor.ms);
+          if (s.impl.key === 'podnet') {
+            for (const probe of opts.startupProbes ?? []) {
+              // The env a VERSION call gets; stdin as for VERSION too.
+              const p = (await s.runner.run([{ ...call(s, 'VERSION'), file: probe.binary }])).results[0];
+              if (!p || p.code !== 0) throw new Error(`start-up probe ${probe.name} failed: ${p?.stdout} ${p?.stderr}`);
+              const into = (s.samples.probes[probe.name] ??= { ms: [], cpu: [] });
+              record(into.ms, into.cpu, p);
+            }
           }
         }
       }

@@ -1,27 +1,9 @@
-// A lower bound for podnet under Bun: `kernel-floor-program.ts` compiled the way apps/cni compiles
-// the plugins, run like a plugin (fresh process inside a node netns, env only) for N ADDs and DELs
-// on pods of its own. What podnet-bridge spends above this is config, IPAM, checks and results.
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { runOk, type Lab, type LabPod } from '@podnet/lab';
-import { bunBinary, Runner } from './runner-client.js';
+// A lower bound for podnet under Bun: `probes/kernel.ts` compiled the way apps/cni compiles the
+// plugins (probes.ts), run like a plugin (fresh process inside a node netns, env only) for N ADDs
+// and DELs on pods of its own. What podnet-bridge spends above this is config, IPAM, checks and results.
+import type { Lab, LabPod } from '@podnet/lab';
+import { Runner } from './runner-client.js';
 import { summarize, type Summary } from './stats.js';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-
-export async function compileKernelFloor(dir: string): Promise<string> {
-  const outfile = path.join(dir, 'kernel-floor');
-  await runOk(
-    bunBinary(),
-    [
-      'build', path.join(here, 'kernel-floor-program.ts'), '--compile', '--bytecode', '--minify', '--format=esm',
-      '--target=bun', '--conditions=@podnet/source', '--external=koffi',
-      '--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig', '--outfile', outfile,
-    ],
-    { cwd: here, timeoutMs: 120_000 },
-  );
-  return outfile;
-}
 
 export interface KernelFloor {
   add: Summary;

@@ -13,10 +13,10 @@
 import { chmod, copyFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Lab, sweepNetns } from '@podnet/lab';
-import { compileFloor } from './floor.js';
 import { implementations } from './implementations.js';
-import { compileKernelFloor, kernelFloor } from './kernel-floor.js';
+import { kernelFloor } from './kernel-floor.js';
 import { nftCosts } from './nft-costs.js';
+import { compileProbe, compileStartupProbes } from './probes.js';
 import { checkPrerequisites, sweepTempDirs } from './prerequisites.js';
 import { runVariant, type BenchOptions, type Variant, type VariantResult } from './bench.js';
 import { kernelFloorLines, report } from './report.js';
@@ -100,12 +100,15 @@ async function main(): Promise<number> {
     await chmod(copy, 0o755);
     impls.podnet.binary = copy;
     cli.log(`lab ${lab.id}: podnet ${built} (built ${(await stat(built)).mtime.toISOString()}, run from a copy) vs reference ${impls.reference.binary}`);
-    const floorDir = cli.versionCalls > 0 ? await lab.tempDir('floor') : undefined;
-    if (floorDir) cli.floorBinary = await compileFloor(floorDir);
+    const probeDir = cli.versionCalls > 0 ? await lab.tempDir('probes') : undefined;
+    if (probeDir) {
+      cli.log('compiling the start-up probes');
+      cli.startupProbes = await compileStartupProbes(probeDir);
+    }
     for (const variant of cli.variants) results.push(await runVariant(lab, [impls.podnet, impls.reference], variant, cli));
-    if (floorDir) {
+    if (probeDir) {
       cli.log('kernel floor: the netlink work of an ADD/DEL alone, compiled with Bun');
-      const kf = await kernelFloor(lab, await compileKernelFloor(floorDir), Math.min(cli.pods, 30));
+      const kf = await kernelFloor(lab, await compileProbe('kernel', probeDir), Math.min(cli.pods, 30));
       extra.push(...kernelFloorLines(kf, results));
     }
     if (cli.nftRounds > 0 && cli.variants.includes('ipMasq')) {

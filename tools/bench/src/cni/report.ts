@@ -44,6 +44,28 @@ export function rows(results: readonly VariantResult[], opts: Pick<BenchOptions,
 
 const fmt = (v: number): string => `${v.toFixed(1)} ms`;
 
+/**
+ * podnet's start-up split by layer: each probe adds one layer (probes.ts), then the real bundle.
+ * Wall and CPU medians of VERSION calls, with what each step adds.
+ */
+function startupLadder(plain: VariantResult): string[] {
+  const probes = plain.sides.podnet.probes;
+  const names = Object.keys(probes);
+  if (names.length === 0) return [];
+  const steps: Array<[string, number[], number[]]> = names.map((n) => [n, probes[n]?.ms ?? [], probes[n]?.cpu ?? []]);
+  steps.push(['podnet-bridge', plain.sides.podnet.version, plain.sides.podnet.versionCpu]);
+  const lines = ['  podnet start-up, VERSION calls of compiled probes adding one layer each (probes.ts), median wall / CPU:'];
+  let prev: [number, number] | undefined;
+  for (const [name, ms, cpu] of steps) {
+    const w = med(ms);
+    const c = med(cpu);
+    const delta = prev ? `   (${w - prev[0] >= 0 ? '+' : '−'}${Math.abs(w - prev[0]).toFixed(1)} / ${c - prev[1] >= 0 ? '+' : '−'}${Math.abs(c - prev[1]).toFixed(1)})` : '';
+    lines.push(`    ${name.padEnd(14)} ${w.toFixed(1).padStart(5)} / ${c.toFixed(1).padStart(5)} ms${delta}`);
+    prev = [w, c];
+  }
+  return lines;
+}
+
 /** VERSION is the process floor (start, runtime init, skel, exit): ADD − VERSION is the work. */
 function startVsWork(results: readonly VariantResult[]): string[] {
   const plain = results.find((r) => r.variant === 'plain') ?? results[0];
@@ -59,15 +81,7 @@ function startVsWork(results: readonly VariantResult[]): string[] {
       `  ${side.padEnd(9)} VERSION ${fmt(v)} (process start + exit)  ADD ${fmt(add)} = start + ${fmt(add - v)} work  DEL ${fmt(del)} = start + ${fmt(del - v)} work`,
     );
   }
-  const floor = plain.sides.podnet.floor;
-  if (floor.length && plain.sides.podnet.version.length) {
-    const f = summarize(floor).median;
-    const v = summarize(plain.sides.podnet.version).median;
-    const delta = v - f;
-    lines.push(
-      `  podnet    VERSION ${fmt(v)} vs Bun runtime floor ${fmt(f)} (an empty program compiled the same way): podnet's own start-up cost is the difference, ${delta >= 0 ? '+' : '−'}${fmt(Math.abs(delta))}`,
-    );
-  }
+  lines.push(...startupLadder(plain));
   for (const r of results) {
     if (r.variant !== 'ipMasq' || !plain || plain === r) continue;
     for (const side of ['podnet', 'reference'] as const) {
@@ -142,7 +156,7 @@ export function kernelFloorLines(kf: KernelFloor, results: readonly VariantResul
   const ref = plain?.sides.reference;
   const vs = (v: number, r: number[] | undefined): string => (r?.length ? ` = ${(v / summarize(r).median).toFixed(2)}× the reference` : '');
   return [
-    `  Bun floor + kernel work only (veth, address, route; no config, IPAM, checks; kernel-floor-program.ts):`,
+    `  Bun floor + kernel work only (veth, address, route; no config, IPAM, checks; probes/kernel.ts):`,
     `            ADD ${fmt(kf.add.median)} (p90 ${fmt(kf.add.p90)})${vs(kf.add.median, ref?.add)}   DEL ${fmt(kf.del.median)} (p90 ${fmt(kf.del.p90)})${vs(kf.del.median, ref?.del)}`,
   ];
 }

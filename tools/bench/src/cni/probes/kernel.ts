@@ -1,4 +1,4 @@
-// Compiled into a standalone Bun executable by kernel-floor.ts: only the kernel part of a bridge
+// Compiled into a standalone Bun executable by probes.ts: only the kernel part of a bridge
 // ADD or DEL, through core's netlink (no config parsing, no IPAM, no checks, no result). Its run
 // time is the lowest a Bun-compiled CNI call doing this work can reach.
 // Env: CNI_COMMAND (ADD|DEL), CNI_NETNS (pod netns, ADD), PNT_BN_VETH (host end name).

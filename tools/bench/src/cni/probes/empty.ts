@@ -1,0 +1,2 @@
+// Start-up probe: nothing at all. The Bun runtime's own floor for a compiled executable.
+export {};
