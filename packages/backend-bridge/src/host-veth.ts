@@ -1,12 +1,11 @@
 // The host end of a pod's veth: named from (network, containerID, ifname) so DEL finds it without
 // the pod netns (the reference uses a random name and can only find it through the netns), and
 // marked with an ifalias naming its owner so GC can tell this network's veths from any other.
-import { createHash } from 'node:crypto';
+import { sha256Hex } from './sha256.js';
 
 /** `veth` + 11 hex digits (44 bits of SHA-256): 15 characters, the kernel's limit. */
 export function hostVethName(network: string, containerId: string, ifname: string): string {
-  const digest = createHash('sha256').update(`${network}\0${containerId}\0${ifname}`).digest('hex');
-  return `veth${digest.slice(0, 11)}`;
+  return `veth${sha256Hex(`${network}\0${containerId}\0${ifname}`).slice(0, 11)}`;
 }
 
 export interface VethOwner {

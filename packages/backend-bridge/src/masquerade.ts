@@ -17,11 +17,11 @@
 // then replaces the pod's elements. Removal by address is `add element` + `delete element` in one
 // transaction, which succeeds whether or not the element was there (nft 1.0.6 has no `destroy`).
 // DEL and GC find elements by their owner comment, so they need neither the netns nor the IPAM.
-import { createHash } from 'node:crypto';
 import { CniError, ErrorCode } from '@podnet/core/cni';
 import { tryParseCidr } from '@podnet/core/netlink';
 import type { Cidr } from '@podnet/core/netlink';
 import type { NftRunner } from './nft.js';
+import { sha256Hex } from './sha256.js';
 
 export interface MasqOwner {
   containerId: string;
@@ -37,7 +37,7 @@ export interface MasqEntry {
 }
 
 export function masqTableName(network: string): string {
-  return `podnet_masq_${createHash('sha256').update(network).digest('hex').slice(0, 12)}`;
+  return `podnet_masq_${sha256Hex(network).slice(0, 12)}`;
 }
 
 const SAFE_COMMENT = /^[a-zA-Z0-9_.-]+\/[a-zA-Z0-9_.@+-]+$/;
@@ -46,7 +46,7 @@ const SAFE_COMMENT = /^[a-zA-Z0-9_.-]+\/[a-zA-Z0-9_.@+-]+$/;
 export function ownerComment(owner: MasqOwner): string {
   const plain = `${owner.containerId}/${owner.ifname}`;
   if (plain.length <= 127 && SAFE_COMMENT.test(plain)) return plain;
-  return `sha256:${createHash('sha256').update(`${owner.containerId}\0${owner.ifname}`).digest('hex').slice(0, 32)}`;
+  return `sha256:${sha256Hex(`${owner.containerId}\0${owner.ifname}`).slice(0, 32)}`;
 }
 
 /** Parse "addr/prefix"; nft gets only the canonical re-formatted text (no script injection). */

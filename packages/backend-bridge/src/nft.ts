@@ -1,6 +1,5 @@
 // Running the `nft` binary: one process per transaction, the script on stdin (`nft -f -`), so a
 // whole change is applied atomically by the kernel or not at all.
-import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -47,8 +46,10 @@ const here: Enter = (fn) => fn();
 
 /** The `nft` binary, started through `enter` (default: the calling thread's netns). */
 export function nftBinary(enter: Enter = here): NftRunner {
-  const run = (args: string[], stdin: string | undefined) => {
+  const run = async (args: string[], stdin: string | undefined) => {
     const binary = findNft();
+    // Loaded on first use: node:child_process at start-up would cost every call, VERSION included.
+    const { spawn } = await import('node:child_process');
     // Only the fork happens inside `enter` (it must stay synchronous); the I/O runs outside.
     const child = enter(() => spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'] }));
     return collect(child, binary, stdin);

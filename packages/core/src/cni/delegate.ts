@@ -1,6 +1,5 @@
 // Delegation (spec §4): run another plugin from CNI_PATH — e.g. an external `ipam.type` — with this
 // call's env (only CNI_COMMAND changed) and config bytes, and map its output back.
-import { spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CniError, ErrorCode, toCniError } from './errors.js';
@@ -104,7 +103,10 @@ async function spawnRetrying(file: string, env: Record<string, string>, input: B
   }
 }
 
-function spawnOnce(file: string, env: Record<string, string>, input: Buffer): Promise<Exit> {
+async function spawnOnce(file: string, env: Record<string, string>, input: Buffer): Promise<Exit> {
+  // Loaded on first use: most calls delegate nothing, and node:child_process at start-up would
+  // cost every call (VERSION included) in a Bun-compiled plugin.
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(file, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
