@@ -1,3 +1,4 @@
 // @podnet/core/ipam-plugin: the IPAM as a CNI plugin (`podnet-ipam`), and the same calls for
 // backends that run it in-process for `ipam.type: "podnet-ipam"`.
 export { ipamPlugin, ipamAdd, ipamDel, ipamCheck, ipamGc, ipamStatus, IPAM_TYPE, IPAM_ARGS } from './plugin.js';
+export { flockStoreLock, lockFileOf } from './store-lock.js';

@@ -7,7 +7,8 @@ import { CniError, ErrorCode } from '../cni/errors.js';
 import type { CmdArgs, GcArgs, Plugin, StatusArgs } from '../cni/plugin.js';
 import type { Result } from '../cni/types.js';
 import { allocate, check, gc, IpamError, IpamErrorCode, managesAddress, parseIpamConfig, parseStoreLocation, release, status } from '../ipam/index.js';
-import type { Owner } from '../ipam/index.js';
+import type { Owner, SessionOptions } from '../ipam/index.js';
+import { flockStoreLock } from './store-lock.js';
 
 /** The `ipam.type` (and executable name) of the built-in IPAM. */
 export const IPAM_TYPE = 'podnet-ipam';
@@ -15,13 +16,16 @@ export const IPAM_TYPE = 'podnet-ipam';
 /** CNI_ARGS keys the IPAM reads (IP) or tolerates (Kubernetes'). */
 export const IPAM_ARGS: readonly string[] = ['IP', ...KUBERNETES_ARGS];
 
+/** Every store session of a CNI call waits on the flock sidecar before LevelDB (see store-lock.ts). */
+const SESSION: SessionOptions = { lock: flockStoreLock };
+
 function ownerOf(args: CmdArgs): Owner {
   return { containerId: args.containerId, ifname: args.ifname };
 }
 
 /** ADD: one address per range set; the same ones again for an owner that already holds them. */
 export async function ipamAdd(args: CmdArgs): Promise<Result> {
-  const result = await allocate(parseIpamConfig(args.config, args.args), ownerOf(args));
+  const result = await allocate(parseIpamConfig(args.config, args.args), ownerOf(args), SESSION);
   args.log?.debug(`ipam: ${args.containerId}/${args.ifname} holds ${result.ips.map((ip) => ip.address).join(', ')}`);
   const out: Result = { cniVersion: args.config.cniVersion, ips: result.ips };
   if (result.routes.length > 0) out.routes = result.routes.map((r) => ({ ...r }));
@@ -34,7 +38,7 @@ export async function ipamAdd(args: CmdArgs): Promise<Result> {
  * location, so a config whose ranges no longer validate still releases.
  */
 export async function ipamDel(args: CmdArgs): Promise<void> {
-  const released = await release(parseStoreLocation(args.config), ownerOf(args));
+  const released = await release(parseStoreLocation(args.config), ownerOf(args), SESSION);
   args.log?.debug(`ipam: released ${released.length > 0 ? released.join(', ') : 'nothing'} for ${args.containerId}/${args.ifname}`);
 }
 
@@ -46,13 +50,13 @@ export async function ipamCheck(args: CmdArgs): Promise<void> {
   const config = parseIpamConfig(args.config, args.args);
   const ips = args.config.prevResult?.ips;
   const expected = ips === undefined || ips.length === 0 ? undefined : ips.map((ip) => ip.address).filter((a) => managesAddress(config, a));
-  await check(config, ownerOf(args), expected);
+  await check(config, ownerOf(args), expected, SESSION);
 }
 
 /** GC: releases every allocation of this network whose attachment is not in the valid list. */
 export async function ipamGc(args: GcArgs): Promise<void> {
   const owners = args.validAttachments.map((a) => ({ containerId: a.containerID, ifname: a.ifname }));
-  const released = await gc(parseStoreLocation(args.config), owners);
+  const released = await gc(parseStoreLocation(args.config), owners, SESSION);
   if (released.length > 0) {
     args.log?.info(`ipam gc: released ${released.map((e) => `${e.address} (${e.owner.containerId}/${e.owner.ifname})`).join(', ')}`);
   }
@@ -65,7 +69,7 @@ export async function ipamGc(args: GcArgs): Promise<void> {
 export async function ipamStatus(args: StatusArgs): Promise<void> {
   const config = parseIpamConfig(args.config);
   try {
-    await status(config);
+    await status(config, SESSION);
   } catch (err) {
     const reason = err instanceof IpamError ? `${err.message}${err.details ? `: ${err.details}` : ''}` : String(err);
     const busy = err instanceof IpamError && err.code === IpamErrorCode.TryAgainLater;

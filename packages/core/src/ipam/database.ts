@@ -3,6 +3,14 @@
 //
 // LevelDB admits one process at a time (a LOCK file); a CNI call holds it only for open → one
 // read/batch → close, so contenders retry with jittered backoff until `lockTimeoutMs` runs out.
+// Each failed LevelDB open is not free (it rotates the LOG file before trying the lock), so callers
+// that can take a cheaper inter-process lock pass it as `lock`: taken before LevelDB is opened and
+// released after it is closed, it makes contenders wait outside LevelDB. LevelDB's own lock and the
+// retry stay as the safety net for processes that open the store without the hook.
+//
+// `level` (and with it the native LevelDB addon) is loaded on the first open, not at import: a CNI
+// process that never opens a store (VERSION, a config error, a delegated IPAM) must not pay for
+// loading the addon.
 //
 // Upkeep exists because of how these short sessions interact with LevelDB compaction (measured,
 // see tools/bench): every open turns the previous session's log into a new level-0 table, and a
@@ -14,10 +22,34 @@
 // stays flat with the number of allocations.
 import { mkdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Level } from 'level';
+import type { Level } from 'level';
 import { IpamError, IpamErrorCode } from './errors.js';
 
 export type Database = Level<string, string>;
+
+let levelModule: Promise<typeof import('level')> | undefined;
+
+/** `level`, loaded once per process on first use (a literal specifier, so bundlers still embed it). */
+function loadLevel(): Promise<typeof import('level')> {
+  levelModule ??= import('level');
+  return levelModule;
+}
+
+/** Releases a StoreLock. Called once, after the database is closed (or its open failed). */
+export type StoreUnlock = () => void;
+
+/**
+ * An inter-process lock around a store session, keyed by the store's directory. Resolves to the
+ * unlock function once held, or to undefined when other processes held it for all of `timeoutMs`
+ * (the open then fails with code 11). Other failures reject (code 5 unless an IpamError).
+ */
+export type StoreLock = (storeDir: string, timeoutMs: number) => Promise<StoreUnlock | undefined>;
+
+/** An open database and how to end the session: upkeep, close, then release the lock hook. */
+export interface DatabaseSession {
+  readonly db: Database;
+  close(): Promise<void>;
+}
 
 /** classic-level (what `level` is under Node and Bun) has these; `level`'s types omit them. */
 interface Upkeep {
@@ -35,6 +67,8 @@ export interface OpenOptions {
   readonly lockTimeoutMs: number;
   /** Create the directory and database when missing (false: fail with code 5). */
   readonly create: boolean;
+  /** Taken before LevelDB is opened, released after it is closed; shares the lockTimeoutMs budget. */
+  readonly lock?: StoreLock | undefined;
 }
 
 const FIRST_BACKOFF_MS = 2;
@@ -54,8 +88,20 @@ function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Opens the LevelDB at `path`, waiting (bounded, jittered) while another process holds it. */
-export async function openDatabase(path: string, options: OpenOptions): Promise<Database> {
+function busy(path: string, options: OpenOptions, attempts: string, cause?: unknown): IpamError {
+  return new IpamError(
+    IpamErrorCode.TryAgainLater,
+    `IPAM store ${path} is busy: try again later`,
+    `another process held its lock for the whole ${options.lockTimeoutMs} ms wait (${attempts}); raise ipam.lockTimeoutMs if this node runs many calls at once`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/**
+ * Opens the LevelDB at `path`, first taking `options.lock` when given, then waiting (bounded,
+ * jittered) while another process holds LevelDB's own lock.
+ */
+export async function openDatabase(path: string, options: OpenOptions): Promise<DatabaseSession> {
   if (options.create) {
     try {
       await mkdir(path, { recursive: true, mode: 0o700 });
@@ -64,6 +110,32 @@ export async function openDatabase(path: string, options: OpenOptions): Promise<
     }
   }
   const deadline = Date.now() + options.lockTimeoutMs;
+  let unlock: StoreUnlock | undefined;
+  if (options.lock !== undefined) {
+    try {
+      unlock = await options.lock(path, options.lockTimeoutMs);
+    } catch (err) {
+      if (err instanceof IpamError) throw err;
+      throw new IpamError(IpamErrorCode.IoFailure, `cannot lock IPAM store ${path}`, describe(err), { cause: err });
+    }
+    if (unlock === undefined) throw busy(path, options, 'its lock file');
+  }
+  try {
+    const db = await openLevel(path, options, deadline);
+    return { db, close: () => closeSession(db, unlock) };
+  } catch (err) {
+    unlock?.();
+    throw err;
+  }
+}
+
+async function openLevel(path: string, options: OpenOptions, deadline: number): Promise<Database> {
+  let Level: (typeof import('level'))['Level'];
+  try {
+    ({ Level } = await loadLevel());
+  } catch (err) {
+    throw new IpamError(IpamErrorCode.IoFailure, `cannot open IPAM store ${path}`, `cannot load LevelDB: ${describe(err)}`, { cause: err });
+  }
   let backoff = FIRST_BACKOFF_MS;
   let attempts = 0;
   for (;;) {
@@ -77,18 +149,19 @@ export async function openDatabase(path: string, options: OpenOptions): Promise<
         throw new IpamError(IpamErrorCode.IoFailure, `cannot open IPAM store ${path}`, describe(err), { cause: err });
       }
       const left = deadline - Date.now();
-      if (left <= 0) {
-        throw new IpamError(
-          IpamErrorCode.TryAgainLater,
-          `IPAM store ${path} is busy: try again later`,
-          `another process held its lock for the whole ${options.lockTimeoutMs} ms wait (${attempts} attempts); raise ipam.lockTimeoutMs if this node runs many calls at once`,
-          { cause: err },
-        );
-      }
+      if (left <= 0) throw busy(path, options, `${attempts} attempts`, err);
       // Full jitter, so a crowd of waiting processes spreads out instead of retrying in step.
       await sleep(Math.min(left, Math.max(1, Math.random() * backoff)));
       backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
     }
+  }
+}
+
+async function closeSession(db: Database, unlock: StoreUnlock | undefined): Promise<void> {
+  try {
+    await closeDatabase(db);
+  } finally {
+    unlock?.();
   }
 }
 
@@ -113,7 +186,7 @@ function levelBytes(db: Upkeep, level: number): number {
 }
 
 /** Compaction upkeep (see the file comment); then close. Errors in upkeep never fail the call. */
-export async function closeDatabase(db: Database): Promise<void> {
+async function closeDatabase(db: Database): Promise<void> {
   const upkeep = upkeepOf(db);
   try {
     if (upkeep !== undefined && db.status === 'open' && level0Files(upkeep) >= LEVEL0_TRIGGER) {

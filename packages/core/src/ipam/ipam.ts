@@ -6,6 +6,7 @@ import type { IpamConfig, IpamRoute, StoreLocation } from './config.js';
 import { IpamError, IpamErrorCode } from './errors.js';
 import { readResolvConf } from './resolv-conf.js';
 import type { IpamDns } from './resolv-conf.js';
+import type { StoreLock } from './database.js';
 import { IpamStore } from './store.js';
 import type { AllocationEntry, Owner } from './store.js';
 
@@ -16,9 +17,15 @@ export interface IpamResult {
   dns?: IpamDns;
 }
 
+/** How a call opens its store session. */
+export interface SessionOptions {
+  /** An inter-process lock taken around the session (e.g. flock on a sidecar file); see StoreLock. */
+  readonly lock?: StoreLock | undefined;
+}
+
 /** Runs `fn` with the store open, closing it afterwards even when `fn` throws. */
-export async function withStore<T>(location: StoreLocation, fn: (store: IpamStore) => Promise<T>): Promise<T> {
-  const store = await IpamStore.open(location.path, { lockTimeoutMs: location.lockTimeoutMs, create: true });
+export async function withStore<T>(location: StoreLocation, fn: (store: IpamStore) => Promise<T>, options: SessionOptions = {}): Promise<T> {
+  const store = await IpamStore.open(location.path, { lockTimeoutMs: location.lockTimeoutMs, create: true, lock: options.lock });
   try {
     return await fn(store);
   } finally {
@@ -37,10 +44,10 @@ async function storeExists(location: StoreLocation): Promise<boolean> {
 }
 
 /** ADD: one address per range set for `owner` (the same ones again if it already holds them). */
-export async function allocate(config: IpamConfig, owner: Owner): Promise<IpamResult> {
+export async function allocate(config: IpamConfig, owner: Owner, options: SessionOptions = {}): Promise<IpamResult> {
   // Read resolv.conf before taking the lock: a bad path fails without touching the store.
   const dns = config.resolvConf === undefined ? undefined : await readResolvConf(config.resolvConf);
-  const addresses = await withStore(config, (store) => store.allocate(config, owner));
+  const addresses = await withStore(config, (store) => store.allocate(config, owner), options);
   return {
     ips: addresses.map((a) => ({ address: a.address, gateway: a.gateway })),
     routes: config.routes.map((r) => ({ ...r })),
@@ -49,32 +56,32 @@ export async function allocate(config: IpamConfig, owner: Owner): Promise<IpamRe
 }
 
 /** DEL: releases what `owner` holds; succeeds when it holds nothing. Returns the released addresses. */
-export async function release(location: StoreLocation, owner: Owner): Promise<string[]> {
+export async function release(location: StoreLocation, owner: Owner, options: SessionOptions = {}): Promise<string[]> {
   if (!(await storeExists(location))) return [];
-  return withStore(location, (store) => store.release(owner));
+  return withStore(location, (store) => store.release(owner), options);
 }
 
 /** CHECK: `owner` holds an allocation (exactly `expected`, when given); code 102 otherwise. */
-export async function check(location: StoreLocation, owner: Owner, expected?: readonly string[]): Promise<void> {
+export async function check(location: StoreLocation, owner: Owner, expected?: readonly string[], options: SessionOptions = {}): Promise<void> {
   if (!(await storeExists(location))) {
     throw new IpamError(IpamErrorCode.NotAllocated, `container ${owner.containerId} interface ${owner.ifname} holds no address: no IPAM store at ${location.path}`, 'expected an allocation made by ADD');
   }
-  await withStore(location, (store) => store.check(owner, expected));
+  await withStore(location, (store) => store.check(owner, expected), options);
 }
 
 /** GC: releases every allocation whose owner is not in `valid`; returns what it released. */
-export async function gc(location: StoreLocation, valid: readonly Owner[]): Promise<AllocationEntry[]> {
+export async function gc(location: StoreLocation, valid: readonly Owner[], options: SessionOptions = {}): Promise<AllocationEntry[]> {
   if (!(await storeExists(location))) return [];
-  return withStore(location, (store) => store.gc(valid));
+  return withStore(location, (store) => store.gc(valid), options);
 }
 
 /** Every allocation (address, owner, time). */
-export async function list(location: StoreLocation): Promise<AllocationEntry[]> {
+export async function list(location: StoreLocation, options: SessionOptions = {}): Promise<AllocationEntry[]> {
   if (!(await storeExists(location))) return [];
-  return withStore(location, (store) => store.list());
+  return withStore(location, (store) => store.list(), options);
 }
 
 /** STATUS: the store can be opened and written now (creating it if needed). */
-export async function status(location: StoreLocation): Promise<void> {
-  await withStore(location, (store) => store.probe());
+export async function status(location: StoreLocation, options: SessionOptions = {}): Promise<void> {
+  await withStore(location, (store) => store.probe(), options);
 }

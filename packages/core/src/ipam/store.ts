@@ -16,8 +16,8 @@ import { addressKey, formatIp, parseAddressKey, parseIp } from './address.js';
 import type { Family, Ip } from './address.js';
 import { pickAddress } from './allocator.js';
 import type { Exclusions, Occupancy } from './allocator.js';
-import { closeDatabase, openDatabase } from './database.js';
-import type { Database, OpenOptions } from './database.js';
+import { openDatabase } from './database.js';
+import type { Database, DatabaseSession, OpenOptions } from './database.js';
 import { IpamError, IpamErrorCode, invalidConfig } from './errors.js';
 import { formatCidr, rangeOf } from './range.js';
 import type { RangeSet } from './range.js';
@@ -126,30 +126,33 @@ class Mutex {
 
 export class IpamStore {
   readonly #db: Database;
+  readonly #session: DatabaseSession;
   readonly #mutex = new Mutex();
   #closed = false;
 
   private constructor(
     /** The store's directory, `<dataDir>/<network name>`. */
     readonly path: string,
-    db: Database,
+    session: DatabaseSession,
   ) {
-    this.#db = db;
+    this.#session = session;
+    this.#db = session.db;
   }
 
   /**
    * Opens the store at `path`, waiting up to `lockTimeoutMs` for other processes (then code 11).
-   * Hold it briefly: other processes wait while it is open.
+   * Hold it briefly: other processes wait while it is open. `lock`, when given, is taken before
+   * LevelDB is opened and released after it is closed (see StoreLock).
    */
   static async open(path: string, options: Partial<OpenOptions> = {}): Promise<IpamStore> {
-    const db = await openDatabase(path, { lockTimeoutMs: options.lockTimeoutMs ?? 10_000, create: options.create ?? true });
-    return new IpamStore(path, db);
+    const session = await openDatabase(path, { lockTimeoutMs: options.lockTimeoutMs ?? 10_000, create: options.create ?? true, lock: options.lock });
+    return new IpamStore(path, session);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#mutex.run(() => closeDatabase(this.#db));
+    await this.#mutex.run(() => this.#session.close());
   }
 
   #occupancy(): Occupancy {

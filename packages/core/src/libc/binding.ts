@@ -18,6 +18,8 @@ export interface LibcBinding {
   setns(fd: number, nstype: number): number;
   /** ioctl without an argument (e.g. NS_GET_NSTYPE). */
   ioctl(fd: number, request: number): number;
+  /** flock(2) on a file descriptor (LOCK_* operations). */
+  flock(fd: number, operation: number): number;
   /** errno of the calling thread, read right after the failed call. */
   errno(): number;
 }

@@ -16,6 +16,7 @@ export function bindBunFfi(load: RuntimeRequire, libcPath: string): LibcBinding 
     close: { args: ['i32'], returns: 'i32' },
     setns: { args: ['i32', 'i32'], returns: 'i32' },
     ioctl: { args: ['i32', 'u64'], returns: 'i32' },
+    flock: { args: ['i32', 'i32'], returns: 'i32' },
     __errno_location: { args: [], returns: 'ptr' },
   });
   return {
@@ -29,6 +30,7 @@ export function bindBunFfi(load: RuntimeRequire, libcPath: string): LibcBinding 
     close: (fd) => c.close(fd),
     setns: (fd, t) => c.setns(fd, t),
     ioctl: (fd, r) => c.ioctl(fd, r),
+    flock: (fd, op) => c.flock(fd, op),
     // bun:ffi does not capture errno; read the thread's errno slot immediately after the failed
     // call, before any other FFI call can overwrite it.
     errno: () => {

@@ -6,6 +6,10 @@ export { errnoMessage, errnoName, errnoNumber } from './errno.js';
 export {
   AF_NETLINK,
   CLONE_NEWNET,
+  EWOULDBLOCK,
+  LOCK_EX,
+  LOCK_NB,
+  LOCK_UN,
   MSG_DONTWAIT,
   MSG_PEEK,
   MSG_TRUNC,
@@ -17,6 +21,7 @@ export {
   SO_SNDBUF,
   bind,
   close,
+  flock,
   getsockname,
   ioctl,
   recv,

@@ -16,6 +16,7 @@ export function bindKoffi(load: RuntimeRequire, libcPath: string): LibcBinding {
   const close = lib.func('int close(int)');
   const setns = lib.func('int setns(int, int)');
   const ioctl = lib.func('int ioctl(int, unsigned long)');
+  const flock = lib.func('int flock(int, int)');
   return {
     runtime: 'node',
     socket: (d, t, p) => socket(d, t, p) as number,
@@ -27,6 +28,7 @@ export function bindKoffi(load: RuntimeRequire, libcPath: string): LibcBinding {
     close: (fd) => close(fd) as number,
     setns: (fd, t) => setns(fd, t) as number,
     ioctl: (fd, r) => ioctl(fd, r) as number,
+    flock: (fd, op) => flock(fd, op) as number,
     // koffi saves errno right after each native call.
     errno: () => koffi.errno(),
   };

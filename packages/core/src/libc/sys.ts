@@ -14,6 +14,12 @@ export const MSG_DONTWAIT = 0x40;
 export const CLONE_NEWNET = 0x40000000;
 /** ioctl on an nsfs fd: which kind of namespace (linux/nsfs.h, _IO(0xb7, 0x3)). */
 export const NS_GET_NSTYPE = 0xb703;
+/** flock(2) operations (sys/file.h). */
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
+/** errno of a LOCK_NB flock on a file another open file description holds (= EAGAIN on Linux). */
+export const EWOULDBLOCK = 11;
 
 function fail(syscall: string, subject?: string): never {
   throw new LibcError(syscall, libc().errno(), subject);
@@ -66,6 +72,19 @@ export function close(fd: number): void {
 
 export function setns(fd: number, nstype: number, subject?: string): void {
   if (libc().setns(fd, nstype) < 0) fail('setns', subject);
+}
+
+/**
+ * flock(2), retried on EINTR. With LOCK_NB, returns false when another open file description holds
+ * a conflicting lock (EWOULDBLOCK) instead of throwing; true once the lock is taken or released.
+ */
+export function flock(fd: number, operation: number, subject?: string): boolean {
+  for (;;) {
+    if (libc().flock(fd, operation) === 0) return true;
+    const errno = libc().errno();
+    if (errno === EWOULDBLOCK && (operation & LOCK_NB) !== 0) return false;
+    if (errno !== 4 /* EINTR */) fail('flock', subject);
+  }
 }
 
 /** ioctl without argument; returns the non-negative result. */
