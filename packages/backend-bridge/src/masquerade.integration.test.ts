@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { NetNS, createNamedNetns, deleteNamedNetns } from '@podnet/core/netns';
 import { Masquerade, masqTableName } from './masquerade.js';
 import { nftBinary } from './nft.js';
+import type { NftRunner } from './nft.js';
 
 const NS = 'pnt-bmasq';
 let ns: NetNS;
@@ -95,6 +96,48 @@ describe('Masquerade', () => {
     } finally {
       await other.removeTable();
     }
+  });
+
+  it('steady state: one transaction that only adds elements to plain sets', async () => {
+    await masq.add(a, ['10.22.0.2/24', 'fd22::2/64'], ['10.244.0.0/16']);
+    const scripts: string[] = [];
+    const inner = nftBinary((fn) => ns.run(fn));
+    const recording: NftRunner = { ...inner, apply: (script) => (scripts.push(script), inner.apply(script)) };
+    await new Masquerade('pnt-net', recording).add(b, ['10.22.0.3/24', 'fd22::3/64'], ['10.244.0.0/16']);
+    expect(scripts).toHaveLength(1);
+    const lines = scripts[0]!.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    for (const line of lines) expect(line).toMatch(/^(add element \S+ \S+ exempt_[0-9a-f]{16} \{ 0 \}|create element \S+ \S+ pods[46] \{ .* comment "ctr-b\/eth0" \})$/);
+    expect(await masq.list()).toEqual([
+      { address: '10.22.0.2', family: 4, comment: 'ctr-a/eth0' },
+      { address: '10.22.0.3', family: 4, comment: 'ctr-b/eth0' },
+      { address: 'fd22::2', family: 6, comment: 'ctr-a/eth0' },
+      { address: 'fd22::3', family: 6, comment: 'ctr-b/eth0' },
+    ]);
+  });
+
+  it('a new exempt CIDR or pod subnet reaches the exempt set, rules stay one per family', async () => {
+    await masq.add(a, ['10.22.0.2/24'], ['10.244.0.0/16']);
+    await masq.add(b, ['10.22.5.3/24'], ['10.244.0.0/16', '192.168.7.0/24']);
+    const text = ruleset();
+    for (const cidr of ['10.22.0.0/24', '10.22.5.0/24', '10.244.0.0/16', '192.168.7.0/24']) expect(text).toContain(cidr);
+    expect(text.match(/ masquerade\n/g)).toHaveLength(2);
+  });
+
+  it('ADD again for the same owner is idempotent', async () => {
+    await masq.add(a, ['10.22.0.2/24'], []);
+    await masq.add(a, ['10.22.0.2/24'], []);
+    expect(await masq.list()).toEqual([{ address: '10.22.0.2', family: 4, comment: 'ctr-a/eth0' }]);
+  });
+
+  it('after GC dropped the table, ADD declares it again', async () => {
+    await masq.add(a, ['10.22.0.2/24'], ['10.244.0.0/16']);
+    await masq.gc([]);
+    await masq.add(b, ['10.22.0.3/24'], ['10.244.0.0/16']);
+    const text = ruleset();
+    expect(text.match(/ masquerade\n/g)).toHaveLength(2);
+    expect(text).toContain('10.244.0.0/16');
+    expect(await masq.list()).toEqual([{ address: '10.22.0.3', family: 4, comment: 'ctr-b/eth0' }]);
   });
 
   it('rejects a malformed address before running nft', async () => {

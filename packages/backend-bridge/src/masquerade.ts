@@ -1,4 +1,4 @@
-// Masquerade (ipMasq) through nftables, one `nft -f -` transaction per call.
+// Masquerade (ipMasq) through nftables, one `nft -f -` transaction per call in the steady state.
 //
 // Layout, one table per network so networks never touch each other's state:
 //
@@ -7,19 +7,37 @@
 //     set pods6    { type ipv6_addr; }
 //     set nomasq4  { type ipv4_addr; flags interval; auto-merge; }  pod subnets + cluster range
 //     set nomasq6  { type ipv6_addr; flags interval; auto-merge; }
+//     set exempt_<sha256(layout, nomasq CIDRs)[:16]> { type mark; elements = { 0 } }   the stamp
 //     chain postrouting { type nat hook postrouting priority srcnat;
 //       ip saddr @pods4 ip daddr != @nomasq4 ip daddr != 224.0.0.0/4 masquerade
 //       ip6 saddr @pods6 ip6 daddr != @nomasq6 ip6 daddr != ff00::/8 masquerade } }
 //
 // The rules are constant: a pod is one set element whose comment names its owner
-// (containerID/ifname). ADD declares the table idempotently (`add` of an existing object is a
-// no-op; the chain is flushed and refilled in the same transaction, so concurrent ADDs converge),
-// then replaces the pod's elements. Removal by address is `add element` + `delete element` in one
-// transaction, which succeeds whether or not the element was there (nft 1.0.6 has no `destroy`).
+// (containerID/ifname). Why ADD has two transactions: the kernel makes a commit wait (~15 ms
+// here, see tools/bench/src/cni/RESULTS.md) when it deletes an element, touches an interval set
+// (even with an element it already covers), re-declares an existing base chain or flushes a chain;
+// adding an element to a plain set costs only the nft process (~3.5 ms). So ADD first tries the
+// fast transaction — `add element` to the stamp set, `create element` for the pod addresses —
+// which fails as a whole, changing nothing, when:
+//   - the table or the stamp set is missing: first ADD of the network, after GC dropped the table,
+//     or a new exempt list / pod subnet (the stamp's name hashes them, so a new list names a stamp
+//     that does not exist yet);
+//   - a pod element exists already (`create` is EEXIST; `add` would keep the old comment): a
+//     re-ADD of the same owner, or a leaked element of a reused address.
+// Then the full transaction runs: declare everything idempotently (`add` of an existing object is
+// a no-op; the chain is flushed and refilled in the same transaction, so concurrent ADDs
+// converge), add the nomasq CIDRs and the stamp, and replace the pod's elements. Replace, not add:
+// a leaked element for a reused address keeps its old comment otherwise, and DEL by owner would
+// then miss it. Removal by address is `add element` + `delete element` in one transaction, which
+// succeeds whether or not the element was there (nft 1.0.6 has no `destroy`).
 // DEL and GC find elements by their owner comment, so they need neither the netns nor the IPAM.
+// DEL keeps its `nft -j list` even when it knows the addresses (prevResult, IPAM): the kernel does
+// not compare comments on delete, and an address released by a failed earlier DEL may have been
+// given to another pod since; deleting by address alone would silently stop masquerading that pod.
 import { CniError, ErrorCode } from '@podnet/core/cni';
 import { tryParseCidr } from '@podnet/core/netlink';
 import type { Cidr } from '@podnet/core/netlink';
+import { networkOf } from './cidr.js';
 import type { NftRunner } from './nft.js';
 import { sha256Hex } from './sha256.js';
 
@@ -39,6 +57,9 @@ export interface MasqEntry {
 export function masqTableName(network: string): string {
   return `podnet_masq_${sha256Hex(network).slice(0, 12)}`;
 }
+
+/** Part of the stamp's hash: a change of the table layout or rules above makes ADD re-declare. */
+const LAYOUT = 'podnet-masq-v1';
 
 const SAFE_COMMENT = /^[a-zA-Z0-9_.-]+\/[a-zA-Z0-9_.@+-]+$/;
 
@@ -68,10 +89,25 @@ export class Masquerade {
 
   /**
    * Masquerade the pod's addresses (CIDRs as IPAM gave them; their subnets join the exempt set)
-   * except towards `exempt` (cluster CIDRs). One transaction.
+   * except towards `exempt` (cluster CIDRs). One fast transaction in the steady state; the full
+   * one when that fails (see the top of this file).
    */
   async add(owner: MasqOwner, addresses: readonly string[], exempt: readonly string[]): Promise<void> {
     const t = `inet ${this.table}`;
+    const comment = ownerComment(owner);
+    const pods = addresses.map(cidrOf);
+    const nomasq = [...new Set([...pods, ...exempt.map(cidrOf)].map((c) => `${c.family} ${networkOf(c)}`))].sort();
+    const stamp = `exempt_${sha256Hex(`${LAYOUT}\n${nomasq.join('\n')}`).slice(0, 16)}`;
+
+    const fast = [`add element ${t} ${stamp} { 0 }`];
+    for (const { address, family } of pods) fast.push(`create element ${t} pods${family} { ${address} comment "${comment}" }`);
+    try {
+      await this.nft.apply(fast.join('\n') + '\n');
+      return;
+    } catch {
+      // Missing table or stamp, or an existing element: the full transaction below handles all.
+    }
+
     const lines = [
       `add table ${t} { comment "podnet masquerade network ${this.network}"; }`,
       `add set ${t} pods4 { type ipv4_addr; }`,
@@ -83,15 +119,12 @@ export class Masquerade {
       `add rule ${t} postrouting ip saddr @pods4 ip daddr != @nomasq4 ip daddr != 224.0.0.0/4 masquerade`,
       `add rule ${t} postrouting ip6 saddr @pods6 ip6 daddr != @nomasq6 ip6 daddr != ff00::/8 masquerade`,
     ];
-    const comment = ownerComment(owner);
-    for (const cidr of [...addresses, ...exempt]) {
-      const { address, prefixLength, family } = cidrOf(cidr);
-      lines.push(`add element ${t} nomasq${family} { ${address}/${prefixLength} }`);
+    for (const entry of nomasq) {
+      const [family, cidr] = entry.split(' ') as [string, string];
+      lines.push(`add element ${t} nomasq${family} { ${cidr} }`);
     }
-    for (const cidr of addresses) {
-      const { address, family } = cidrOf(cidr);
-      // Replace, do not merely add: a leaked element for a reused address keeps its old comment
-      // otherwise, and DEL by owner would then miss it.
+    lines.push(`add set ${t} ${stamp} { type mark; }`, `add element ${t} ${stamp} { 0 }`);
+    for (const { address, family } of pods) {
       lines.push(
         `add element ${t} pods${family} { ${address} }`,
         `delete element ${t} pods${family} { ${address} }`,
