@@ -1,5 +1,6 @@
 // The standalone podnet-ipam plugin through the real skel, in-process: env + stdin in, stdout and
 // exit code out, as a runtime sees it.
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runPlugin } from '../cni/skel.js';
 import { IpamStore, list, parseStoreLocation } from '../ipam/index.js';
 import { ipamPlugin } from './plugin.js';
+import { flockStoreLock } from './store-lock.js';
 
 let dataDir: string;
 beforeEach(async () => {
@@ -138,6 +140,24 @@ describe('podnet-ipam plugin', () => {
     } finally {
       await holder.close();
     }
+  });
+
+  it('every call waits on the flock sidecar <dataDir>/<network>.lock first: held past lockTimeoutMs is code 11', async () => {
+    const conf = netconf({}, { lockTimeoutMs: 50 });
+    const path = parseStoreLocation(conf).path;
+    expect((await call('ADD', conf)).code).toBe(0);
+    expect(existsSync(join(dataDir, 'pnt-ipam-net.lock'))).toBe(true);
+    const unlock = await flockStoreLock(path, 1_000);
+    try {
+      for (const command of ['ADD', 'DEL']) {
+        const busy = await call(command, conf);
+        expect(busy.json, command).toMatchObject({ code: 11, msg: `IPAM store ${path} is busy: try again later` });
+      }
+      expect((await call('STATUS', { ...conf, cniVersion: '1.1.0' })).json).toMatchObject({ code: 50 });
+    } finally {
+      unlock?.();
+    }
+    expect((await call('DEL', conf)).code).toBe(0);
   });
 
   it('STATUS succeeds on a writable dataDir and is code 50 when the store cannot be created', async () => {

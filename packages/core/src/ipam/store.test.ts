@@ -11,6 +11,7 @@ import { IpamError, IpamErrorCode } from './errors.js';
 import { allocate, check, gc, list, release, status, withStore } from './ipam.js';
 import { IpamStore } from './store.js';
 import type { Owner } from './store.js';
+import type { StoreLock } from './database.js';
 
 let dataDir: string;
 beforeEach(async () => {
@@ -270,6 +271,52 @@ describe('locking and sessions', () => {
       await holder.close();
     }
     expect((await allocate(config, A)).ips).toHaveLength(2);
+  });
+
+  it('takes the lock hook before LevelDB opens and releases it after LevelDB closed, also on failure', async () => {
+    const config = cfg();
+    const events: string[] = [];
+    const lock: StoreLock = async (storeDir, timeoutMs) => {
+      // Taken before LevelDB opened the store: nobody holds LevelDB's own lock yet.
+      const probe = new Level(storeDir);
+      await probe.open();
+      await probe.close();
+      events.push(`lock ${storeDir} ${timeoutMs}`);
+      return () => {
+        events.push(`unlock ${storeDir}`);
+      };
+    };
+    await allocate(config, A, { lock });
+    expect(events).toEqual([`lock ${config.path} 10000`, `unlock ${config.path}`]);
+    // Released after close: LevelDB's lock is free again by the time the hook is released.
+    events.length = 0;
+    const failing = allocate(cfg({ ranges: [[{ subnet: '10.1.2.0/30' }]] }), B, { lock });
+    expect((await rejection(failing)).code).toBe(IpamErrorCode.RangeExhausted);
+    expect(events).toEqual([`lock ${config.path} 10000`, `unlock ${config.path}`]);
+  });
+
+  it('a lock hook that stays busy is code 11, one that fails is code 5; LevelDB is not opened', async () => {
+    const config = cfg({ lockTimeoutMs: 40 });
+    const busy = await rejection(allocate(config, A, { lock: async () => undefined }));
+    expect(busy.code).toBe(IpamErrorCode.TryAgainLater);
+    expect(busy.message).toBe(`IPAM store ${config.path} is busy: try again later`);
+    expect(busy.details).toContain('40 ms');
+    const broken = await rejection(status(config, { lock: () => Promise.reject(new Error('EACCES')) }));
+    expect(broken).toMatchObject({ code: IpamErrorCode.IoFailure, message: `cannot lock IPAM store ${config.path}`, details: 'EACCES' });
+    expect(existsSync(join(config.path, 'CURRENT'))).toBe(false);
+  });
+
+  it('with the lock hook held, LevelDB\'s own lock still guards against callers without it', async () => {
+    const config = cfg({ lockTimeoutMs: 60 });
+    const holder = await IpamStore.open(config.path);
+    let unlocked = 0;
+    try {
+      const err = await rejection(allocate(config, A, { lock: async () => () => void unlocked++ }));
+      expect(err.code).toBe(IpamErrorCode.TryAgainLater);
+      expect(unlocked).toBe(1);
+    } finally {
+      await holder.close();
+    }
   });
 
   it('serves concurrent calls within one process (each its own session) with unique addresses', async () => {
