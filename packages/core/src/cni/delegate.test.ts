@@ -31,6 +31,11 @@ beforeAll(() => {
   plugin(bin1, 'fake-addfail', `[ "$CNI_COMMAND" = ADD ] && { echo '{"code":7,"msg":"no ranges"}'; exit 1; }\nexit 0`);
   plugin(bin1, 'fake-delfail', `[ "$CNI_COMMAND" = ADD ] && echo '${result040}'\n[ "$CNI_COMMAND" = DEL ] && { echo '{"code":5,"msg":"disk gone"}'; exit 1; }\nexit 0`);
   plugin(bin1, 'fake-noexec', 'exit 0', 0o644);
+  plugin(bin1, 'fake-killed', 'kill -KILL $$');
+  // Exits without reading stdin (the recording `cat` is skipped): EPIPE must not be the error.
+  mkdirSync(bin1, { recursive: true });
+  writeFileSync(join(bin1, 'fake-deaf'), `#!/bin/sh\n[ "$CNI_COMMAND" = ADD ] && echo '${result040}'\nexit 0\n`);
+  chmodSync(join(bin1, 'fake-deaf'), 0o755);
   plugin(bin2, 'fake-noexec', `[ "$CNI_COMMAND" = ADD ] && echo '${result040}'\nexit 0`);
   plugin(bin2, 'fake-ipam', 'echo "second dir must not be used" >&2; exit 1');
   mkdirSync(join(bin1, 'fake-dir'));
@@ -121,6 +126,17 @@ describe('delegate calls', () => {
     expect(e.code).toBe(999);
     expect(e.msg).toBe('fake-crash: DEL exited with code 2 without an error on stdout');
     expect(e.details).toContain('panic: nil map');
+  });
+
+  it('a delegate killed by a signal → 999 naming the signal', async () => {
+    const e = await rejection(delegateDel('fake-killed', ctx));
+    expect(e.code).toBe(999);
+    expect(e.msg).toBe('fake-killed: DEL was killed by SIGKILL without an error on stdout');
+  });
+
+  it('a delegate that never reads stdin still succeeds', async () => {
+    const big = { ...ctx, stdin: Buffer.alloc(1 << 20, 0x20) };
+    await expect(delegateAdd('fake-deaf', big)).resolves.toMatchObject({ ips: [{ address: '10.9.0.2/24' }] });
   });
 
   it('an undecodable ADD result → 6', async () => {

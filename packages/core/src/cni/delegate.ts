@@ -105,22 +105,19 @@ async function spawnRetrying(file: string, env: Record<string, string>, input: B
 
 async function spawnOnce(file: string, env: Record<string, string>, input: Buffer): Promise<Exit> {
   // Loaded on first use: most calls delegate nothing, and node:child_process at start-up would
-  // cost every call (VERSION included) in a Bun-compiled plugin.
-  const { spawn } = await import('node:child_process');
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.stdin.on('error', () => {}); // EPIPE when the delegate exits without reading
-    child.on('error', reject);
-    child.on('close', (code, signal) =>
-      resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
-    );
-    child.stdin.end(input);
-  });
+  // cost every call (VERSION included). Synchronous on purpose: in a Bun-compiled plugin the async
+  // `spawn` (stream objects) costs ~7 ms per run, `spawnSync` ~3 ms, and a CNI call has nothing
+  // else to do while its delegate runs.
+  const { spawnSync } = await import('node:child_process');
+  const r = spawnSync(file, [], { env, input, maxBuffer: MAX_OUTPUT });
+  // Node reports EPIPE (a delegate that exits without reading stdin) as `error` beside a real exit
+  // status: only no status and no signal means the delegate never ran (ENOENT, ETXTBSY, ...).
+  if (r.status === null && r.signal === null) throw r.error ?? new Error(`${file} did not run`);
+  return { code: r.status, signal: r.signal, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
+
+/** Far above any result or error JSON; spawnSync's default (1 MiB) would be the only limit otherwise. */
+const MAX_OUTPUT = 64 * 1024 * 1024;
 
 function configVersion(ctx: DelegateContext, options: DelegateOptions): string {
   const v = options.config?.cniVersion;
