@@ -4,8 +4,11 @@
 // failed open (LevelDB rotates its LOG file before it tries the lock), and in a burst of pods every
 // call failed ~20 times. A LOCK_NB flock attempt is one system call that touches no file, so waiting
 // here costs nearly nothing; the kernel drops the lock when the holder dies, SIGKILL included.
-// The wait polls (short jittered sleeps) instead of blocking in flock(): a blocking call would stall
-// the event loop, and the wait must stay bounded by ipam.lockTimeoutMs (then code 11).
+// The wait polls instead of blocking in flock(): a blocking call would stall the event loop, and
+// the wait must stay bounded by ipam.lockTimeoutMs (then code 11). Polls back off (jittered, 2 ms
+// doubling to 16 ms): measured with 32 compiled podnet-ipam ADDs at once on 2 cores, a fixed 1–3 ms
+// poll kept 31 waiters waking ~500 times a second each and made the burst slower than LevelDB's own
+// retry (median ADD 464 vs 340 ms); with the backoff it was faster (312 vs 378 ms).
 //
 // The file is never removed: unlinking a lock file races with a process that just opened it.
 import { closeSync, constants, openSync } from 'node:fs';
@@ -13,9 +16,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LOCK_EX, LOCK_NB, LOCK_UN, flock } from '../libc/index.js';
 import type { StoreLock, StoreUnlock } from '../ipam/index.js';
 
-/** Jittered pause between attempts: short, since a session holds the store for a few ms. */
-const MIN_WAIT_MS = 1;
-const MAX_WAIT_MS = 3;
+/** Pauses between attempts: full jitter in [1, backoff] ms, the backoff doubling up to the cap. */
+const FIRST_BACKOFF_MS = 2;
+const MAX_BACKOFF_MS = 16;
 
 /** The sidecar lock file of the store at `storeDir` (`<dataDir>/<network>` → `<dataDir>/<network>.lock`). */
 export function lockFileOf(storeDir: string): string {
@@ -28,13 +31,15 @@ export const flockStoreLock: StoreLock = async (storeDir: string, timeoutMs: num
   const fd = openSync(file, constants.O_RDWR | constants.O_CREAT, 0o600);
   try {
     const deadline = Date.now() + timeoutMs;
+    let backoff = FIRST_BACKOFF_MS;
     while (!flock(fd, LOCK_EX | LOCK_NB, file)) {
       const left = deadline - Date.now();
       if (left <= 0) {
         closeSync(fd);
         return undefined;
       }
-      await sleep(Math.min(left, MIN_WAIT_MS + Math.random() * (MAX_WAIT_MS - MIN_WAIT_MS)));
+      await sleep(Math.min(left, Math.max(1, Math.random() * backoff)));
+      backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
     }
   } catch (err) {
     closeSync(fd);

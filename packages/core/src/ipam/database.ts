@@ -110,6 +110,9 @@ export async function openDatabase(path: string, options: OpenOptions): Promise<
     }
   }
   const deadline = Date.now() + options.lockTimeoutMs;
+  // Load the addon before taking the lock: loading it (extracting and dlopening the .node file in
+  // a compiled executable) while holding the lock would serialize that cost across all waiters.
+  const Level = await levelClass(path);
   let unlock: StoreUnlock | undefined;
   if (options.lock !== undefined) {
     try {
@@ -121,7 +124,7 @@ export async function openDatabase(path: string, options: OpenOptions): Promise<
     if (unlock === undefined) throw busy(path, options, 'its lock file');
   }
   try {
-    const db = await openLevel(path, options, deadline);
+    const db = await openLevel(Level, path, options, deadline);
     return { db, close: () => closeSession(db, unlock) };
   } catch (err) {
     unlock?.();
@@ -129,13 +132,17 @@ export async function openDatabase(path: string, options: OpenOptions): Promise<
   }
 }
 
-async function openLevel(path: string, options: OpenOptions, deadline: number): Promise<Database> {
-  let Level: (typeof import('level'))['Level'];
+type LevelClass = (typeof import('level'))['Level'];
+
+async function levelClass(path: string): Promise<LevelClass> {
   try {
-    ({ Level } = await loadLevel());
+    return (await loadLevel()).Level;
   } catch (err) {
     throw new IpamError(IpamErrorCode.IoFailure, `cannot open IPAM store ${path}`, `cannot load LevelDB: ${describe(err)}`, { cause: err });
   }
+}
+
+async function openLevel(Level: LevelClass, path: string, options: OpenOptions, deadline: number): Promise<Database> {
   let backoff = FIRST_BACKOFF_MS;
   let attempts = 0;
   for (;;) {
