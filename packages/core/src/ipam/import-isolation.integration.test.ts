@@ -77,6 +77,25 @@ describe('@podnet/core/ipam import isolation', () => {
     expect(outside).toEqual([]);
   });
 
+  it('loads the LevelDB addon only when a store is opened, not on import or config parsing', async () => {
+    // Under Bun, as the executables run: a process that only parses a config (VERSION, config
+    // errors, a delegated IPAM) must not map the addon; opening a store maps it.
+    const script = [
+      "import { readFileSync } from 'node:fs';",
+      "const ipam = await import('./src/ipam/index.ts');",
+      "const mapped = () => readFileSync('/proc/self/maps', 'utf8').includes('.node');",
+      `const config = ipam.parseIpamConfig({ name: 'pnt-ipam-lazy', ipam: { type: 'podnet-ipam', dataDir: ${JSON.stringify(outDir)}, subnet: '10.9.0.0/24' } });`,
+      'const before = mapped();',
+      'await ipam.list(config);',
+      'const afterList = mapped();',
+      'await ipam.status(config);',
+      'console.log(JSON.stringify({ before, afterList, afterOpen: mapped() }));',
+    ].join('\n');
+    const { stdout } = await promisify(execFile)(bun, ['-e', script], { cwd: packageDir });
+    // list() of a store that does not exist yet opens nothing either.
+    expect(JSON.parse(stdout)).toEqual({ before: false, afterList: false, afterOpen: true });
+  });
+
   it('would notice a module from outside (control: the CNI plugin entry imports src/cni)', async () => {
     const { outside } = await violations('src/ipam-plugin/index.ts');
     expect(outside.some((m) => m.includes(`${sep}src${sep}cni${sep}`))).toBe(true);
