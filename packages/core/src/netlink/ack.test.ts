@@ -1,13 +1,11 @@
 // Kernel error replies (NLMSG_ERROR) decoded into NetlinkError text, from captured bytes.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { fixture } from './testing/golden.js';
 import { decodeDone, decodeError } from './ack.js';
 import { NLMSG_DONE, NLMSG_ERROR, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWROUTE } from './constants.js';
 import { NetlinkBatchError, NetlinkError } from './error.js';
 import { Attrs, BodyWriter, decodeMessages } from './message.js';
 
-const fixture = (name: string): Buffer =>
-  Buffer.from(readFileSync(new URL(`./testdata/${name}.hex`, import.meta.url), 'utf8').replace(/^#.*$/gm, '').replace(/\s+/g, ''), 'hex');
 
 describe('NLMSG_ERROR', () => {
   it('reads the extended ack message after an uncapped echo', () => {

@@ -1,18 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { fixture, expectSameAsIproute2 } from './testing/golden.js';
 import { addressAdd, addressDel, broadcastOf, decodeAddress } from './address.js';
-import { NLM_F_ACK, NLM_F_REQUEST, RTM_NEWADDR } from './constants.js';
+import { RTM_NEWADDR } from './constants.js';
 import { formatIp, parseIp } from './ip.js';
-import { decodeMessages, encodeMessage } from './message.js';
-import type { NlRequest } from './message.js';
+import { decodeMessages } from './message.js';
 
-const fixture = (name: string): Buffer =>
-  Buffer.from(readFileSync(new URL(`./testdata/${name}.hex`, import.meta.url), 'utf8').replace(/^#.*$/gm, '').replace(/\s+/g, ''), 'hex');
 
-function expectSameAsIproute2(req: NlRequest, name: string): void {
-  const want = fixture(name);
-  expect(encodeMessage({ ...req, flags: req.flags | NLM_F_REQUEST | NLM_F_ACK }, want.readUInt32LE(8)).toString('hex')).toBe(want.toString('hex'));
-}
 
 describe('address requests', () => {
   it('IPv4 without broadcast', () => {

@@ -1,20 +1,12 @@
 // Link requests compared byte for byte with iproute2's, and kernel replies decoded.
 // Fixtures: testdata/*.hex, each file says which command produced it and how it was captured.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { NLM_F_ACK, NLM_F_REQUEST } from './constants.js';
+import { fixture, expectSameAsIproute2 } from './testing/golden.js';
 import { bridgeAdd, bridgePortSet, bridgeSet, bridgeVlanAdd, bridgeVlanDel, decodeLink, dummyAdd, linkDel, linkGet, linkSet, vethAdd, vxlanAdd } from './link.js';
 import { decodeMessages, encodeMessage } from './message.js';
-import type { NlRequest } from './message.js';
 
-const fixture = (name: string): Buffer =>
-  Buffer.from(readFileSync(new URL(`./testdata/${name}.hex`, import.meta.url), 'utf8').replace(/^#.*$/gm, '').replace(/\s+/g, ''), 'hex');
 
 /** The request must frame to exactly iproute2's bytes (same seq, flags REQUEST|ACK). */
-function expectSameAsIproute2(req: NlRequest, name: string): void {
-  const want = fixture(name);
-  expect(encodeMessage({ ...req, flags: req.flags | NLM_F_REQUEST | NLM_F_ACK }, want.readUInt32LE(8)).toString('hex')).toBe(want.toString('hex'));
-}
 
 describe('link requests', () => {
   it('veth with the peer created directly in another netns', () => {

@@ -1,17 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { NLM_F_ACK, NLM_F_REQUEST } from './constants.js';
-import { decodeMessages, encodeMessage } from './message.js';
-import type { NlRequest } from './message.js';
+import { fixture, expectSameAsIproute2 } from './testing/golden.js';
+import { decodeMessages } from './message.js';
 import { decodeFdb, decodeNeighbour, fdbAdd, fdbAppend, fdbDel, neighAdd, neighDel } from './neigh.js';
 
-const fixture = (name: string): Buffer =>
-  Buffer.from(readFileSync(new URL(`./testdata/${name}.hex`, import.meta.url), 'utf8').replace(/^#.*$/gm, '').replace(/\s+/g, ''), 'hex');
 
-function expectSameAsIproute2(req: NlRequest, name: string): void {
-  const want = fixture(name);
-  expect(encodeMessage({ ...req, flags: req.flags | NLM_F_REQUEST | NLM_F_ACK }, want.readUInt32LE(8)).toString('hex')).toBe(want.toString('hex'));
-}
 
 describe('neighbour and fdb requests', () => {
   it('permanent neighbour', () => {
