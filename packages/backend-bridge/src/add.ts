@@ -18,14 +18,7 @@ export async function add(options: BridgePodHalfOptions, args: CmdArgs): Promise
   const { cfg, host, ipam, masq } = call;
   const pod = openPod(call, args.netns);
   const undo = new UndoList();
-  // The built-in IPAM's store opens (thread pool) while the bridge and the veth are made (netlink,
-  // synchronous): the allocation itself waits until they exist.
-  const session = ipam?.openSession(args, 'ADD');
   try {
-    if (session) {
-      undo.push('close IPAM store', () => session.close());
-      await session.dispatched;
-    }
     ensureIfnameFree(pod, args.ifname);
     const bridge = ensureBridge(host, {
       name: cfg.bridge,
@@ -35,10 +28,12 @@ export async function add(options: BridgePodHalfOptions, args: CmdArgs): Promise
     });
     if (bridge.created) undo.push(`delete bridge ${cfg.bridge}`, () => removeBridgeIfUnused(host, bridge.link));
 
-    // Pushed before the veth's undo so a rollback deletes the veth before releasing its addresses
-    // (reference #702); it runs only once the allocation succeeded (a failed one releases itself).
-    let allocated = false;
-    if (ipam) undo.push(`IPAM DEL (${ipam.type})`, () => (allocated ? ipam.del(args, session) : undefined));
+    let ipamResult: Result | undefined;
+    if (ipam) {
+      ipamResult = await ipam.add(args);
+      undo.push(`IPAM DEL (${ipam.type})`, () => ipam.del(args));
+    }
+    const plan = planAddressing(cfg, ipamResult);
 
     const hostName = hostVethName(cfg.network, args.containerId, args.ifname);
     const veth = createPodVeth(host, pod, {
@@ -51,16 +46,6 @@ export async function add(options: BridgePodHalfOptions, args: CmdArgs): Promise
     });
     // Deleting the host end removes the pod end with it.
     undo.push(`delete veth ${hostName}`, () => deleteHostVeth(host, hostName));
-
-    let ipamResult: Result | undefined;
-    if (ipam) {
-      ipamResult = await ipam.add(args, session);
-      allocated = true;
-      // The allocation is committed: let the store go (lock released) while the pod is configured.
-      // A rollback's release then opens a store session of its own, as before.
-      session?.close().catch(() => undefined);
-    }
-    const plan = planAddressing(cfg, ipamResult);
 
     configurePod(pod, veth.pod, plan);
     configureHostPort(host, veth.host, { hairpin: cfg.hairpinMode, ...(cfg.vlan !== undefined ? { vlan: cfg.vlan } : {}) });
@@ -82,8 +67,6 @@ export async function add(options: BridgePodHalfOptions, args: CmdArgs): Promise
       host: { name: hostName, mac: veth.host.mac },
       pod: { name: args.ifname, mac: veth.pod.mac, mtu: veth.pod.mtu, sandbox: args.netns },
     });
-    // A store that failed to close fails the ADD (and rolls it back), as a failed IPAM call would.
-    await session?.close();
     undo.commit();
     return result;
   } catch (err) {

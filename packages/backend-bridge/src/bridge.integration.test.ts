@@ -9,7 +9,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runPlugin } from '@podnet/core/cni';
 import type { Plugin } from '@podnet/core/cni';
 import { list as listAllocations, parseStoreLocation } from '@podnet/core/ipam';
-import { flockStoreLock } from '@podnet/core/ipam-plugin';
 import { createNamedNetns, deleteNamedNetns } from '@podnet/core/netns';
 import { hostVethName } from './host-veth.js';
 import { masqTableName } from './masquerade.js';
@@ -309,27 +308,6 @@ describe('bridge pod half', () => {
       await expectNothingLeft(false);
       const status = await cni('STATUS', conf());
       expect(status.out.code).toBe(50);
-    });
-
-    it('when the IPAM store stays busy (code 11); a DEL then removes the veth but keeps the address until the store is free', async () => {
-      freshPods(2);
-      expect((await cni('ADD', conf({ ipMasq: true }), podEnv(0))).code).toBe(0);
-      const busyConf = conf({ ipMasq: true }, { lockTimeoutMs: 50 });
-      const unlock = await flockStoreLock(parseStoreLocation({ name: NET, ipam: { dataDir } }).path, 1_000);
-      try {
-        const add = await cni('ADD', busyConf, podEnv(1));
-        expect(add.out).toMatchObject({ code: 11 });
-        expect(ipj(PODS[1]!, 'link', 'show').map((l) => l.ifname)).toEqual(['lo']);
-        expect(nodeLinks().map((l) => l.ifname)).not.toContain(hostVethName(NET, 'pnt-ctr-1', 'eth0'));
-        const del = await cni('DEL', busyConf, podEnv(0));
-        expect(del.out).toMatchObject({ code: 11 });
-        expect(nodeLinks().map((l) => l.ifname)).not.toContain(hostVethName(NET, 'pnt-ctr-0', 'eth0'));
-      } finally {
-        unlock?.();
-      }
-      expect(await allocations()).toEqual(['10.99.0.2']);
-      expect((await cni('DEL', busyConf, podEnv(0))).code).toBe(0);
-      await expectNothingLeft(false);
     });
 
     it('when the pod netns does not exist (code 8 or 4), before any state', async () => {

@@ -1,7 +1,7 @@
 // What every verb starts from: the validated config, the IPAM of this call, the masquerade table
 // of this network, and the node side (its netns and netlink socket).
 import type { NetConf, Plugin } from '@podnet/core/cni';
-import { IPAM_ARGS, ipamPlugin, openIpamSession } from '@podnet/core/ipam-plugin';
+import { IPAM_ARGS, ipamPlugin } from '@podnet/core/ipam-plugin';
 import { parseBridgeConfig } from './config.js';
 import type { BridgeConfig } from './config.js';
 import { HostSide } from './host.js';
@@ -55,9 +55,7 @@ export async function openCall(options: BridgePodHalfOptions, conf: NetConf, cni
   const host = HostSide.open(options.hostNetns);
   const rewritten = cfg.ipam !== conf.ipam;
   const ipamConf: NetConf = rewritten ? { ...conf, ...(cfg.ipam ? { ipam: cfg.ipam } : {}) } : conf;
-  // Early store sessions only with core's own plugin: a replacement `builtinIpam` is called as a Plugin.
-  const seam = options.builtinIpam ? { builtin: options.builtinIpam } : { builtin: ipamPlugin, openSession: openIpamSession };
-  const ipam = cfg.ipam ? new Ipam(seam, cfg.ipam.type, ipamConf, rewritten) : undefined;
+  const ipam = cfg.ipam ? new Ipam({ builtin: options.builtinIpam ?? ipamPlugin }, cfg.ipam.type, ipamConf, rewritten) : undefined;
   const masq = new Masquerade(cfg.network, options.nft ?? nftBinary(host.enter));
   return { cfg, host, ipam, masq, close: () => host.close() };
 }

@@ -14,19 +14,13 @@ export async function del(options: BridgePodHalfOptions, args: CmdArgs): Promise
   const { cfg, host, ipam, masq } = call;
   const owner = { containerId: args.containerId, ifname: args.ifname };
   const run = new BestEffort('DEL', args.log);
-  // The built-in IPAM's store opens (thread pool) while the kernel deletes the veth (the main
-  // thread blocks in netlink, mostly waiting for RCU); its release is still committed last.
-  const session = ipam?.openSession(args, 'DEL');
   try {
-    if (session) await session.dispatched;
     // Link first, then rules, then the address (reference #702): the address is released only
     // when nothing on the node still uses it.
     await run.step('delete host veth', () => deleteHostVeth(host, hostVethName(cfg.network, args.containerId, args.ifname)));
     if (cfg.ipMasq) await run.step('remove masquerade', () => masq.removeOwner(owner));
-    if (ipam) await run.step(`IPAM DEL (${ipam.type})`, () => ipam.del(args, session));
+    if (ipam) await run.step(`IPAM DEL (${ipam.type})`, () => ipam.del(args));
   } finally {
-    // Already closed by the IPAM step; this covers a throw before it. Its errors were reported there.
-    await session?.close().catch(() => undefined);
     call.close();
   }
   run.finish();

@@ -3,7 +3,6 @@
 import { delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus, execDelegate, toCniError } from '@podnet/core/cni';
 import type { CmdArgs, DelegateContext, GcArgs, NetConf, Plugin, Result, StatusArgs } from '@podnet/core/cni';
 import { IPAM_TYPE } from '@podnet/core/ipam-plugin';
-import type { IpamSession, IpamSessionVerb } from '@podnet/core/ipam-plugin';
 
 /** The `ipam.type` served in-process: core's IPAM_TYPE, under the name this package exported first. */
 export const BUILTIN_IPAM_TYPE = IPAM_TYPE;
@@ -11,11 +10,6 @@ export const BUILTIN_IPAM_TYPE = IPAM_TYPE;
 export interface IpamSeam {
   /** The in-process IPAM plugin for BUILTIN_IPAM_TYPE (core's `ipamPlugin`; tests pass a fake). */
   builtin: Plugin;
-  /**
-   * Opens the built-in IPAM's store ahead of its operation (core's `openIpamSession`), so the open
-   * overlaps the call's netlink work. Absent (tests with a fake `builtin`): no early session.
-   */
-  openSession?: (args: CmdArgs, verb: IpamSessionVerb) => IpamSession;
 }
 
 /**
@@ -39,14 +33,13 @@ export class Ipam {
    * Allocate. If it fails, DEL is sent before rethrowing (spec: "a delete must still be executed
    * even if the add fails"), so a half-done allocation never survives.
    */
-  async add(args: CmdArgs, session?: IpamSession): Promise<Result> {
+  async add(args: CmdArgs): Promise<Result> {
     try {
-      if (session) return await session.allocate();
       if (this.builtin) return await this.seam.builtin.add(this.#cmd(args));
       return await delegateAdd(this.type, args, this.#options());
     } catch (err) {
       try {
-        await this.del(args, session, { keepOpen: true });
+        await this.del(args);
       } catch (delErr) {
         args.log?.warn(`IPAM DEL after failed ADD: ${toCniError(delErr).message}`);
       }
@@ -54,21 +47,7 @@ export class Ipam {
     }
   }
 
-  /**
-   * Release. With a session, in its store (or one of its own once the session is closed), then the
-   * session is closed unless `keepOpen` (the release after a failed ADD: ADD's rollback closes it).
-   */
-  async del(args: CmdArgs, session?: IpamSession, opts: { keepOpen?: boolean } = {}): Promise<void> {
-    if (session) {
-      try {
-        await session.release();
-      } catch (err) {
-        if (!opts.keepOpen) await session.close().catch(() => undefined);
-        throw err;
-      }
-      if (!opts.keepOpen) await session.close();
-      return;
-    }
+  async del(args: CmdArgs): Promise<void> {
     if (this.builtin) return this.seam.builtin.del(this.#cmd(args));
     return delegateDel(this.type, args, this.#options());
   }
@@ -108,15 +87,6 @@ export class Ipam {
     } catch {
       return false;
     }
-  }
-
-  /**
-   * Starts the built-in IPAM's store session for this ADD or DEL now (see IpamSession); undefined
-   * for a delegated IPAM, which runs as its own process when called.
-   */
-  openSession(args: CmdArgs, verb: IpamSessionVerb): IpamSession | undefined {
-    if (!this.builtin || !this.seam.openSession) return undefined;
-    return this.seam.openSession(this.#cmd(args), verb);
   }
 
   #cmd(args: CmdArgs): CmdArgs {

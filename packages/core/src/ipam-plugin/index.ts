@@ -2,5 +2,3 @@
 // backends that run it in-process for `ipam.type: "podnet-ipam"`.
 export { ipamPlugin, ipamAdd, ipamDel, ipamCheck, ipamGc, ipamStatus, IPAM_TYPE, IPAM_ARGS } from './plugin.js';
 export { flockStoreLock, lockFileOf } from './store-lock.js';
-export { openIpamSession } from './session.js';
-export type { IpamSession, IpamSessionVerb } from './session.js';

@@ -7,7 +7,7 @@ import { CniError, ErrorCode } from '../cni/errors.js';
 import type { CmdArgs, GcArgs, Plugin, StatusArgs } from '../cni/plugin.js';
 import type { Result } from '../cni/types.js';
 import { allocate, check, gc, IpamError, IpamErrorCode, managesAddress, parseIpamConfig, parseStoreLocation, release, status } from '../ipam/index.js';
-import type { IpamResult, Owner, SessionOptions } from '../ipam/index.js';
+import type { Owner, SessionOptions } from '../ipam/index.js';
 import { flockStoreLock } from './store-lock.js';
 
 /** The `ipam.type` (and executable name) of the built-in IPAM. */
@@ -25,11 +25,7 @@ function ownerOf(args: CmdArgs): Owner {
 
 /** ADD: one address per range set; the same ones again for an owner that already holds them. */
 export async function ipamAdd(args: CmdArgs): Promise<Result> {
-  return toAddResult(args, await allocate(parseIpamConfig(args.config, args.args), ownerOf(args), SESSION));
-}
-
-/** ADD's CNI result (in the config's version) from the IPAM's, logged. */
-export function toAddResult(args: CmdArgs, result: IpamResult): Result {
+  const result = await allocate(parseIpamConfig(args.config, args.args), ownerOf(args), SESSION);
   args.log?.debug(`ipam: ${args.containerId}/${args.ifname} holds ${result.ips.map((ip) => ip.address).join(', ')}`);
   const out: Result = { cniVersion: args.config.cniVersion, ips: result.ips };
   if (result.routes.length > 0) out.routes = result.routes.map((r) => ({ ...r }));

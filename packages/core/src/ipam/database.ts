@@ -20,9 +20,7 @@
 // finish, and when level 1 has grown past LEVEL1_PUSH_DOWN_BYTES it compacts everything to the
 // bottom level once, which keeps every later level-0 merge small. Amortized, the cost per call then
 // stays flat with the number of allocations.
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Level } from 'level';
 import { IpamError, IpamErrorCode } from './errors.js';
@@ -71,13 +69,6 @@ export interface OpenOptions {
   readonly create: boolean;
   /** Taken before LevelDB is opened, released after it is closed; shares the lockTimeoutMs budget. */
   readonly lock?: StoreLock | undefined;
-  /**
-   * Called (once) when LevelDB's open has been handed to the native addon: from here on the open
-   * runs on libuv's thread pool and needs no event-loop turn until it completes, so a caller may
-   * block the main thread (e.g. a netlink call) while it proceeds. For a store that does not exist
-   * yet this is reached one event-loop turn before the addon's work starts.
-   */
-  readonly opening?: (() => void) | undefined;
 }
 
 const FIRST_BACKOFF_MS = 2;
@@ -111,11 +102,7 @@ function busy(path: string, options: OpenOptions, attempts: string, cause?: unkn
  * jittered) while another process holds LevelDB's own lock.
  */
 export async function openDatabase(path: string, options: OpenOptions): Promise<DatabaseSession> {
-  // An existing store (LevelDB's CURRENT file is never removed) needs no directory creation: one
-  // stat instead of a thread-pool round trip here, and LevelDB's open is then started without the
-  // addon's own mkdir (which classic-level does before opening only when createIfMissing is set).
-  const exists = existsSync(join(path, 'CURRENT'));
-  if (options.create && !exists) {
+  if (options.create) {
     try {
       await mkdir(path, { recursive: true, mode: 0o700 });
     } catch (err) {
@@ -137,7 +124,7 @@ export async function openDatabase(path: string, options: OpenOptions): Promise<
     if (unlock === undefined) throw busy(path, options, 'its lock file');
   }
   try {
-    const db = await openLevel(Level, path, { ...options, create: options.create && !exists }, deadline);
+    const db = await openLevel(Level, path, options, deadline);
     return { db, close: () => closeSession(db, unlock) };
   } catch (err) {
     unlock?.();
@@ -162,9 +149,7 @@ async function openLevel(Level: LevelClass, path: string, options: OpenOptions, 
     attempts++;
     const db = new Level<string, string>(path, { valueEncoding: 'utf8', createIfMissing: options.create });
     try {
-      const opened = db.open();
-      if (attempts === 1) options.opening?.();
-      await opened;
+      await db.open();
       return db;
     } catch (err) {
       if (causeCode(err) !== 'LEVEL_LOCKED') {

@@ -12,6 +12,6 @@ export type { StoreLock, StoreUnlock } from './database.js';
 export { IpamStore } from './store.js';
 export type { Owner, AllocationEntry, AllocatedAddress, AllocationPlan } from './store.js';
 export type { IpamDns } from './resolv-conf.js';
-export { parseResolvConf, readResolvConf } from './resolv-conf.js';
+export { parseResolvConf } from './resolv-conf.js';
 export { IpamError, IpamErrorCode } from './errors.js';
 export type { IpamErrorCodeValue } from './errors.js';

@@ -223,22 +223,6 @@ describe('check', () => {
   });
 });
 
-describe('open', () => {
-  it('calls `opening` once, with the open under way (before it completes), for a new and an existing store', async () => {
-    const path = join(dataDir, 'opening');
-    for (const round of ['new', 'existing']) {
-      const seen: string[] = [];
-      const opened = IpamStore.open(path, { opening: () => seen.push('opening') }).then((store) => {
-        seen.push('opened');
-        return store;
-      });
-      const store = await opened;
-      expect(seen, round).toEqual(['opening', 'opened']);
-      await store.close();
-    }
-  });
-});
-
 describe('gc', () => {
   it('releases every owner not in the valid list', async () => {
     const config = cfg();

@@ -142,11 +142,10 @@ export class IpamStore {
   /**
    * Opens the store at `path`, waiting up to `lockTimeoutMs` for other processes (then code 11).
    * Hold it briefly: other processes wait while it is open. `lock`, when given, is taken before
-   * LevelDB is opened and released after it is closed (see StoreLock); `opening`, when given, is
-   * called once LevelDB's open runs off the main thread (see OpenOptions).
+   * LevelDB is opened and released after it is closed (see StoreLock).
    */
   static async open(path: string, options: Partial<OpenOptions> = {}): Promise<IpamStore> {
-    const session = await openDatabase(path, { lockTimeoutMs: options.lockTimeoutMs ?? 10_000, create: options.create ?? true, lock: options.lock, opening: options.opening });
+    const session = await openDatabase(path, { lockTimeoutMs: options.lockTimeoutMs ?? 10_000, create: options.create ?? true, lock: options.lock });
     return new IpamStore(path, session);
   }
 
