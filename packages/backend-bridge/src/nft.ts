@@ -3,6 +3,7 @@
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { CniError, ErrorCode } from '@podnet/core/cni';
+import { runProcess } from '@podnet/core/process';
 
 export interface NftRunner {
   /** Apply a script as one transaction. */
@@ -45,21 +46,19 @@ const here: Enter = (fn) => fn();
 
 /** The `nft` binary, started through `enter` (default: the calling thread's netns). */
 export function nftBinary(enter: Enter = here): NftRunner {
-  const run = async (args: string[], stdin: string | undefined): Promise<Exit> => {
+  const run = async (args: string[], stdin: string | undefined): Promise<{ code: number; stdout: string; stderr: string }> => {
     const binary = findNft();
-    // Loaded on first use: node:child_process at start-up would cost every call, VERSION included.
-    const { spawnSync } = await import('node:child_process');
-    // Synchronous on purpose: in a Bun-compiled plugin node:child_process's async `spawn` (stream
-    // objects) costs ~7 ms per call, `spawnSync` ~3 ms, and a CNI call has nothing else to do
-    // while nft runs. The whole run happens inside `enter`, so nft lives in that netns.
-    const r = enter(() => spawnSync(binary, args, { input: stdin ?? '', maxBuffer: MAX_OUTPUT }));
-    // Node reports EPIPE (nft exited before reading stdin, as a `list` may) as `error` beside a
-    // real exit status: only a missing status means nft did not run.
-    if (r.status === null) {
-      const why = r.error ? r.error.message : `killed by ${r.signal ?? 'a signal'}`;
-      throw new CniError(ErrorCode.IoFailure, `cannot run ${binary}`, why, r.error ? { cause: r.error } : {});
+    // The whole run happens inside `enter`, so nft lives in that netns.
+    let exit;
+    try {
+      exit = await runProcess(binary, { args, input: stdin ?? '', within: enter });
+    } catch (err) {
+      throw new CniError(ErrorCode.IoFailure, `cannot run ${binary}`, (err as Error).message, { cause: err });
     }
-    return { code: r.status, stdout: String(r.stdout), stderr: String(r.stderr) };
+    if (exit.code === null) {
+      throw new CniError(ErrorCode.IoFailure, `cannot run ${binary}`, `killed by ${exit.signal ?? 'a signal'}`);
+    }
+    return { code: exit.code, stdout: exit.stdout, stderr: exit.stderr };
   };
   return {
     async apply(script) {
@@ -82,12 +81,3 @@ export function nftBinary(enter: Enter = here): NftRunner {
     },
   };
 }
-
-interface Exit {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** A JSON listing of a large network's elements; spawnSync's default (1 MiB) is too small. */
-const MAX_OUTPUT = 64 * 1024 * 1024;

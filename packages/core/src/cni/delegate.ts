@@ -2,6 +2,8 @@
 // call's env (only CNI_COMMAND changed) and config bytes, and map its output back.
 import { accessSync, constants, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { runProcess } from '../process/run.js';
+import type { ProcessExit } from '../process/run.js';
 import { CniError, ErrorCode, toCniError } from './errors.js';
 import type { Logger } from './log.js';
 import { parseResult } from './result.js';
@@ -81,18 +83,11 @@ export async function execDelegate(type: string, command: Command, ctx: Delegate
   );
 }
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** spawn, retrying "text file busy" (a binary still being written), as libcni does. */
-async function spawnRetrying(file: string, env: Record<string, string>, input: Buffer): Promise<Exit> {
+async function spawnRetrying(file: string, env: Record<string, string>, input: Buffer): Promise<ProcessExit> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await spawnOnce(file, env, input);
+      return await runProcess(file, { env, input });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ETXTBSY' || attempt >= 5) {
@@ -103,21 +98,6 @@ async function spawnRetrying(file: string, env: Record<string, string>, input: B
   }
 }
 
-async function spawnOnce(file: string, env: Record<string, string>, input: Buffer): Promise<Exit> {
-  // Loaded on first use: most calls delegate nothing, and node:child_process at start-up would
-  // cost every call (VERSION included). Synchronous on purpose: in a Bun-compiled plugin the async
-  // `spawn` (stream objects) costs ~7 ms per run, `spawnSync` ~3 ms, and a CNI call has nothing
-  // else to do while its delegate runs.
-  const { spawnSync } = await import('node:child_process');
-  const r = spawnSync(file, [], { env, input, maxBuffer: MAX_OUTPUT });
-  // Node reports EPIPE (a delegate that exits without reading stdin) as `error` beside a real exit
-  // status: only no status and no signal means the delegate never ran (ENOENT, ETXTBSY, ...).
-  if (r.status === null && r.signal === null) throw r.error ?? new Error(`${file} did not run`);
-  return { code: r.status, signal: r.signal, stdout: String(r.stdout), stderr: String(r.stderr) };
-}
-
-/** Far above any result or error JSON; spawnSync's default (1 MiB) would be the only limit otherwise. */
-const MAX_OUTPUT = 64 * 1024 * 1024;
 
 function configVersion(ctx: DelegateContext, options: DelegateOptions): string {
   const v = options.config?.cniVersion;

@@ -1,0 +1,2 @@
+export { runProcess } from './run.js';
+export type { ProcessExit, RunOptions } from './run.js';
