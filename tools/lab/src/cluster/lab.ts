@@ -1,0 +1,275 @@
+// A multi-node lab: `up` builds the fabric, the nodes, the store, one agent per node and the
+// pods, recording each step in the lab's state directory; the object then answers status and
+// matrix questions and drives the failure scenarios of the e2e tests. `down` sweeps by prefix.
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { executable } from '../binaries.js';
+import { run } from '../exec.js';
+import { agentArgs, agentHealth, startAgent, stopAgent, type AgentHealth } from './agent.js';
+import { BACKENDS } from './backends.js';
+import { etcdCompact, etcdctl, runEtcd, startEtcd, stopEtcd } from './etcd.js';
+import { runMatrix, type Matrix } from './matrix.js';
+import { createPod } from './pods.js';
+import { DEFAULT_STATE_ROOT, loadState, saveState, type LabBackend, type LabState, type LabStoreKind, type NodeRecord, type PodRecord } from './state.js';
+import { sweepLabs } from './sweep.js';
+import { createFabric, createNode, FABRIC_BRIDGE, FABRIC_ADDRESS, nodeAddress, NODE_UNDERLAY, UNDERLAY } from './topology.js';
+
+/** The route protocol podnet's agents tag their routes with (core's PODNET_ROUTE_PROTOCOL). */
+export const AGENT_ROUTE_PROTOCOL = 83;
+export const DEFAULT_LAB_PREFIX = 'pnlab-';
+export const CLUSTER_NETWORK = '10.244.0.0/16';
+
+export interface UpOptions {
+  /** Every name starts with it; `down` finds labs by it. Default `pnlab-`. */
+  prefix?: string;
+  stateRoot?: string;
+  nodes?: number;
+  pods?: number;
+  backend?: LabBackend;
+  store?: LabStoreKind;
+  /** The agents' `--reconcile-period` (default `10s`; tests use `1s`). */
+  reconcilePeriod?: string;
+  /** Progress lines for people. */
+  log?: (line: string) => void;
+}
+
+export interface NodeStatus {
+  node: NodeRecord;
+  agent?: AgentHealth;
+  /** The node-local lease file the agent wrote (what the CNI executable reads). */
+  lease?: { subnets?: { ipv4?: string; ipv6?: string }; mtu?: number; backend?: string } | undefined;
+  /** Routes of the agent's protocol in the node's main table: `dst via gateway`. */
+  routes: string[];
+}
+
+export interface KernelRouteRow {
+  dst: string;
+  gateway?: string;
+  dev?: string;
+  protocol?: string;
+}
+
+export class ClusterLab {
+  private constructor(public state: LabState) {}
+
+  get id(): string {
+    return this.state.id;
+  }
+
+  /** Opens the lab recorded in `dir` (a state directory `up` made). */
+  static async open(dir: string): Promise<ClusterLab> {
+    return new ClusterLab(await loadState(dir));
+  }
+
+  /** Builds a lab; on any failure everything made so far is removed before the error is rethrown. */
+  static async up(opts: UpOptions = {}): Promise<ClusterLab> {
+    const backend = opts.backend ?? 'host-gw';
+    const profile = BACKENDS[backend];
+    const nodes = opts.nodes ?? (profile.maxNodes === 1 ? 1 : 3);
+    const pods = opts.pods ?? 2;
+    const store = opts.store ?? 'local';
+    if (!Number.isInteger(nodes) || nodes < 1 || nodes > profile.maxNodes) {
+      throw new Error(`--nodes: ${nodes} is not in 1..${profile.maxNodes} for the ${backend} backend${backend === 'bridge' ? ' (a single-node lab)' : ''}`);
+    }
+    if (!Number.isInteger(pods) || pods < 0 || pods > 50) throw new Error(`--pods: ${pods} is not in 0..50`);
+    if (!profile.agents && store !== 'local') throw new Error(`--store: the ${backend} backend runs no agent and uses no store`);
+    // Resolve the executables before anything is created: a missing build fails fast and clean.
+    const cniBinary = executable(profile.executable);
+    const agentBinary = profile.agents ? executable('podnetd') : undefined;
+    const log = opts.log ?? (() => {});
+
+    const prefix = opts.prefix ?? DEFAULT_LAB_PREFIX;
+    const id = `${prefix}${randomBytes(2).toString('hex')}`;
+    const dir = path.join(opts.stateRoot ?? DEFAULT_STATE_ROOT, id);
+    const state: LabState = {
+      version: 1,
+      id,
+      prefix,
+      dir,
+      backend,
+      store,
+      cniNetwork: `${id}-net`,
+      underlaySubnet: `${UNDERLAY.prefix}.0/${UNDERLAY.length}`,
+      fabric: { netns: `${id}-fabric`, bridge: FABRIC_BRIDGE, address: FABRIC_ADDRESS },
+      nodes: [],
+      pods: [],
+      createdAt: new Date().toISOString(),
+    };
+    if (!profile.agents) state.bridgeSubnet = '10.244.1.0/24';
+    const lab = new ClusterLab(state);
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o755 });
+      await saveState(state);
+      log(`lab ${id}: state in ${dir}`);
+      await createFabric(state.fabric.netns);
+      log(`fabric ${state.fabric.netns}: bridge ${FABRIC_BRIDGE}, underlay ${state.underlaySubnet}`);
+
+      if (profile.agents) {
+        state.networkConfigFile = path.join(dir, 'net-conf.json');
+        await writeFile(state.networkConfigFile, `${JSON.stringify({ Network: CLUSTER_NETWORK, SubnetLen: 24, Backend: { Type: backend } }, null, 2)}\n`);
+        if (store === 'etcd') {
+          state.etcd = await startEtcd(state.fabric.netns, dir);
+          state.storeSpec = `etcd:${state.etcd.endpoint}`;
+          log(`etcd ${state.etcd.endpoint} in the fabric namespace (pid ${state.etcd.pid})`);
+        } else {
+          state.storeSpec = `local:${path.join(dir, 'store')}`;
+          await mkdir(path.join(dir, 'store'), { recursive: true });
+          log(`store ${state.storeSpec}`);
+        }
+        await saveState(state);
+      }
+
+      for (let i = 1; i <= nodes; i++) {
+        const name = `n${i}`;
+        const nodeDir = path.join(dir, name);
+        await mkdir(nodeDir, { recursive: true });
+        const node: NodeRecord = {
+          name,
+          netns: `${id}-${name}`,
+          underlay: NODE_UNDERLAY,
+          address: nodeAddress(i),
+          dir: nodeDir,
+          ipamDir: path.join(nodeDir, 'ipam'),
+        };
+        await createNode(node.netns, state.fabric.netns, name, node.address);
+        state.nodes.push(node);
+        await saveState(state);
+        log(`node ${name}: ${node.netns}, ${NODE_UNDERLAY} ${node.address}`);
+      }
+
+      if (agentBinary) {
+        // All at once, like a cluster coming up: the store must hand out distinct subnets.
+        await Promise.all(
+          state.nodes.map(async (node) => {
+            const agent = agentArgs(node, {
+              binary: agentBinary,
+              storeSpec: state.storeSpec!,
+              networkConfigFile: state.networkConfigFile!,
+              reconcilePeriod: opts.reconcilePeriod ?? '10s',
+            });
+            node.agent = agent;
+            node.agent = await startAgent(node, agent);
+          }),
+        );
+        await saveState(state);
+        for (const node of state.nodes) {
+          const lease = await lab.leaseFile(node);
+          log(`podnetd on ${node.name}: pid ${node.agent!.pid}, ready, subnet ${lease?.subnets?.ipv4 ?? '?'}`);
+        }
+      }
+
+      const cniPath = [path.dirname(cniBinary)];
+      for (const node of state.nodes) {
+        for (let j = 1; j <= pods; j++) {
+          const pod = await createPod(state, node, `p${j}`, cniBinary, cniPath, async (p) => {
+            if (!state.pods.includes(p)) state.pods.push(p);
+            await saveState(state);
+          });
+          log(`pod ${node.name}/${pod.name}: ${pod.netns}, ${pod.ifname} ${pod.ip}`);
+        }
+      }
+      return lab;
+    } catch (err) {
+      await sweepLabs(id, path.dirname(dir)).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Removes this lab entirely. */
+  async down(): Promise<void> {
+    await sweepLabs(this.state.id, path.dirname(this.state.dir));
+  }
+
+  node(name: string): NodeRecord {
+    const node = this.state.nodes.find((n) => n.name === name);
+    if (!node) throw new Error(`lab ${this.id} has no node "${name}" (nodes: ${this.state.nodes.map((n) => n.name).join(', ')})`);
+    return node;
+  }
+
+  podsOf(node: string): PodRecord[] {
+    return this.state.pods.filter((p) => p.node === node);
+  }
+
+  async leaseFile(node: NodeRecord): Promise<NodeStatus['lease']> {
+    if (!node.agent) return undefined;
+    try {
+      return JSON.parse(await readFile(node.agent.leaseFile, 'utf8')) as NodeStatus['lease'];
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** IPv4 routes of the main table of `node`, optionally of one protocol (number or name). */
+  async routes(node: NodeRecord, protocol?: number | string): Promise<KernelRouteRow[]> {
+    const args = ['-j', '-n', node.netns, '-4', 'route', 'show', ...(protocol === undefined ? [] : ['proto', String(protocol)])];
+    const r = await run('ip', args);
+    if (r.code !== 0) throw new Error(`ip ${args.join(' ')} failed: ${r.stderr.trim()}`);
+    return r.stdout.trim() ? (JSON.parse(r.stdout) as KernelRouteRow[]) : [];
+  }
+
+  /** The agent's routes on `node` as sorted `dst via gw dev` lines (for before/after comparisons). */
+  async agentRoutes(node: NodeRecord): Promise<string[]> {
+    return (await this.routes(node, AGENT_ROUTE_PROTOCOL)).map((r) => `${r.dst} via ${r.gateway ?? '-'} dev ${r.dev ?? '-'}`).sort();
+  }
+
+  async status(): Promise<NodeStatus[]> {
+    return Promise.all(
+      this.state.nodes.map(async (node) => {
+        const s: NodeStatus = { node, routes: await this.agentRoutes(node) };
+        if (node.agent) {
+          s.agent = await agentHealth(node, node.agent);
+          s.lease = await this.leaseFile(node);
+        }
+        return s;
+      }),
+    );
+  }
+
+  matrix(): Promise<Matrix> {
+    return runMatrix(this.state);
+  }
+
+  /** Stops `node`'s agent with `signal` (SIGTERM: clean stop that keeps routes and lease; SIGKILL: a crash). */
+  async stopAgent(name: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const node = this.node(name);
+    if (!node.agent) throw new Error(`node ${name} runs no agent`);
+    await stopAgent(node.agent, signal);
+  }
+
+  /** Starts `node`'s agent again with the same arguments and waits until it is ready. */
+  async startAgent(name: string): Promise<void> {
+    const node = this.node(name);
+    if (!node.agent) throw new Error(`node ${name} runs no agent`);
+    node.agent = await startAgent(node, node.agent);
+    await saveState(this.state);
+  }
+
+  /** Runs `podnetd <args>` once inside `node`'s namespace (e.g. `teardown --release`). */
+  async podnetd(name: string, args: readonly string[]) {
+    const node = this.node(name);
+    return run('ip', ['netns', 'exec', node.netns, executable('podnetd'), ...args], { timeoutMs: 30_000 });
+  }
+
+  async stopEtcd(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (!this.state.etcd) throw new Error(`lab ${this.id} runs no etcd (store ${this.state.store})`);
+    await stopEtcd(this.state.etcd, signal);
+  }
+
+  async startEtcd(): Promise<void> {
+    if (!this.state.etcd) throw new Error(`lab ${this.id} runs no etcd (store ${this.state.store})`);
+    this.state.etcd = await runEtcd(this.state.fabric.netns, this.state.etcd);
+    await saveState(this.state);
+  }
+
+  /** Compacts etcd's history to the current revision; returns that revision. */
+  async compactEtcd(): Promise<number> {
+    if (!this.state.etcd) throw new Error(`lab ${this.id} runs no etcd (store ${this.state.store})`);
+    return etcdCompact(this.state.fabric.netns, this.state.etcd);
+  }
+
+  etcdctl(args: readonly string[]) {
+    if (!this.state.etcd) throw new Error(`lab ${this.id} runs no etcd (store ${this.state.store})`);
+    return etcdctl(this.state.fabric.netns, this.state.etcd, args);
+  }
+}

@@ -1,0 +1,65 @@
+// Pods the way a runtime makes them: a fresh namespace, then the node's CNI executable run inside
+// the node namespace with CNI_NETNS pointing at it (../cni.ts), and DEL before the namespace goes.
+import { randomBytes } from 'node:crypto';
+import { cniOk, invokeCni, type CniCommand } from '../cni.js';
+import { createNetns, deleteNetns, Netns } from '../netns.js';
+import type { LabState, NodeRecord, PodRecord } from './state.js';
+import { BACKENDS } from './backends.js';
+
+interface AddResult {
+  ips?: Array<{ address: string; gateway?: string }>;
+}
+
+export const POD_IFNAME = 'eth0';
+
+function call(state: LabState, node: NodeRecord, pod: PodRecord, command: CniCommand, binary: string, cniPath: string[]) {
+  return invokeCni(
+    binary,
+    {
+      command,
+      containerId: pod.containerId,
+      netns: `/run/netns/${pod.netns}`,
+      ifname: pod.ifname,
+      path: cniPath,
+      config: BACKENDS[state.backend].conflist(state, node),
+    },
+    new Netns(node.netns),
+  );
+}
+
+/** Creates pod `name` on `node`; the record is returned (and must be saved) even before ADD, so a failed ADD is still cleaned up. */
+export async function createPod(
+  state: LabState,
+  node: NodeRecord,
+  name: string,
+  binary: string,
+  cniPath: string[],
+  record: (pod: PodRecord) => Promise<void>,
+): Promise<PodRecord> {
+  const pod: PodRecord = {
+    name,
+    node: node.name,
+    netns: `${node.netns}-${name}`,
+    containerId: randomBytes(32).toString('hex'),
+    ifname: POD_IFNAME,
+  };
+  await createNetns(pod.netns);
+  await record(pod);
+  const result = cniOk<AddResult>(await call(state, node, pod, 'ADD', binary, cniPath), `CNI ADD of ${node.name}/${name}`);
+  const v4 = result.ips?.map((i) => i.address.split('/')[0]!).find((a) => a.includes('.'));
+  if (!v4) throw new Error(`CNI ADD of ${node.name}/${name} returned no IPv4 address: ${JSON.stringify(result)}`);
+  pod.ip = v4;
+  await record(pod);
+  return pod;
+}
+
+/** DEL (best effort: the lab is going away either way), then the namespace. */
+export async function deletePod(state: LabState, node: NodeRecord | undefined, pod: PodRecord, binary: string | undefined, cniPath: string[]): Promise<string[]> {
+  const problems: string[] = [];
+  if (node && binary) {
+    const r = await call(state, node, pod, 'DEL', binary, cniPath);
+    if (r.code !== 0) problems.push(`CNI DEL of ${pod.node}/${pod.name}: exit ${r.code} ${r.stdout.trim()} ${r.stderr.trim()}`);
+  }
+  await deleteNetns(pod.netns);
+  return problems;
+}

@@ -1,0 +1,114 @@
+// The record of one multi-node lab, kept as JSON in the lab's state directory so that `status`,
+// `matrix` and `down` (separate processes) find what `up` created. Written after every step of
+// `up`, so a crash half-way still leaves a record `down` can use — and `down` does not even need
+// it: every name starts with the lab's prefix.
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+export type LabBackend = 'host-gw' | 'bridge';
+export type LabStoreKind = 'local' | 'etcd';
+
+/** Where lab state directories live unless told otherwise (tmpfs, gone after a reboot like the namespaces). */
+export const DEFAULT_STATE_ROOT = '/run/podnet-lab';
+
+export interface AgentRecord {
+  pid: number;
+  /** The agent's HTTP listen address inside the node's namespace. */
+  listen: string;
+  log: string;
+  leaseFile: string;
+  /** The exact argv after `podnetd`, so a restart runs the same agent. */
+  args: string[];
+}
+
+export interface NodeRecord {
+  name: string;
+  netns: string;
+  /** The underlay link inside the node namespace. */
+  underlay: string;
+  /** The node's underlay address (no prefix length). */
+  address: string;
+  /** Per-node files: lease file, IPAM store, agent log. */
+  dir: string;
+  ipamDir: string;
+  agent?: AgentRecord;
+}
+
+export interface PodRecord {
+  name: string;
+  node: string;
+  netns: string;
+  containerId: string;
+  ifname: string;
+  /** The pod's IPv4 address from the ADD result. */
+  ip?: string;
+}
+
+export interface EtcdRecord {
+  pid: number;
+  /** Client URL, on the fabric's own address (reachable from every node's underlay). */
+  endpoint: string;
+  dataDir: string;
+  log: string;
+  args: string[];
+}
+
+export interface LabState {
+  version: 1;
+  id: string;
+  prefix: string;
+  dir: string;
+  backend: LabBackend;
+  store: LabStoreKind;
+  /** What every agent gets as `--store`. */
+  storeSpec?: string;
+  /** The flannel-style network config file given to every agent. */
+  networkConfigFile?: string;
+  /** The CNI network name (conflist `name`). */
+  cniNetwork: string;
+  /** The static pod subnet of the single-node bridge lab. */
+  bridgeSubnet?: string;
+  underlaySubnet: string;
+  fabric: { netns: string; bridge: string; address: string };
+  etcd?: EtcdRecord;
+  nodes: NodeRecord[];
+  pods: PodRecord[];
+  createdAt: string;
+}
+
+export function stateFile(dir: string): string {
+  return path.join(dir, 'lab.json');
+}
+
+/** Atomic write (temp + rename): a reader never sees half a record. */
+export async function saveState(state: LabState): Promise<void> {
+  await mkdir(state.dir, { recursive: true });
+  const tmp = `${stateFile(state.dir)}.${process.pid}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`);
+  await rename(tmp, stateFile(state.dir));
+}
+
+export async function loadState(dir: string): Promise<LabState> {
+  let text: string;
+  try {
+    text = await readFile(stateFile(dir), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`no lab at ${dir} (${stateFile(dir)} is missing)`);
+    throw err;
+  }
+  const state = JSON.parse(text) as LabState;
+  if (state.version !== 1) throw new Error(`${stateFile(dir)}: unknown lab state version ${String(state.version)}`);
+  return state;
+}
+
+/** The state directories under `root` whose name starts with `prefix`, newest last. */
+export async function labDirs(root: string, prefix: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(root);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  return names.filter((n) => n.startsWith(prefix)).sort().map((n) => path.join(root, n));
+}
