@@ -3,23 +3,35 @@
 // bridge it created) before the error goes back to the runtime.
 import { CniError, ErrorCode, toCniError } from '@podnet/core/cni';
 import type { CmdArgs, Result } from '@podnet/core/cni';
+import type { HeldLock } from '@podnet/core/lock';
 import { buildResult, planAddressing } from './addressing.js';
 import { enableForwarding, ensureBridge, ensureGatewayAddresses, removeBridgeIfUnused, removeBridgeAddresses } from './bridge-device.js';
 import type { BridgePodHalfOptions } from './context.js';
 import { openCall, openPod } from './context.js';
-import { configureHostPort, deleteHostVeth } from './host-port.js';
+import { DEFAULT_LOCK_DIR, lockAttachment } from './attachment-lock.js';
+import { configureHostPort, deleteOwnedHostVeth, hostVethConflict } from './host-port.js';
 import { hostVethName, ownerAlias } from './host-veth.js';
 import { configurePod, createPodVeth, ensureIfnameFree } from './pod-interface.js';
+import type { PodSide } from './pod-netns.js';
 import { UndoList } from './undo.js';
 
 export async function add(options: BridgePodHalfOptions, args: CmdArgs): Promise<Result> {
   if (!args.netns) throw new CniError(ErrorCode.InvalidEnvironment, 'CNI_NETNS is required for ADD', 'the pod network namespace path');
   const call = await openCall(options, args.config, args.args);
   const { cfg, host, ipam, masq } = call;
-  const pod = openPod(call, args.netns);
+  const owner = { network: cfg.network, containerId: args.containerId, ifname: args.ifname };
+  let pod: PodSide | undefined;
+  let lock: HeldLock | undefined;
   const undo = new UndoList();
+  let done = false;
   try {
+    lock = await lockAttachment(options.lockDir ?? DEFAULT_LOCK_DIR, owner);
+    pod = openPod(call, args.netns);
     ensureIfnameFree(pod, args.ifname);
+    const hostName = hostVethName(cfg.network, args.containerId, args.ifname);
+    // Before IPAM: a refused ADD must not roll back (release) a live attachment's addresses.
+    const conflict = hostVethConflict(host, hostName, owner);
+    if (conflict) throw conflict;
     const bridge = ensureBridge(host, {
       name: cfg.bridge,
       promisc: cfg.promiscMode,
@@ -35,17 +47,16 @@ export async function add(options: BridgePodHalfOptions, args: CmdArgs): Promise
     }
     const plan = planAddressing(cfg, ipamResult);
 
-    const hostName = hostVethName(cfg.network, args.containerId, args.ifname);
     const veth = createPodVeth(host, pod, {
       hostName,
       ifname: args.ifname,
-      alias: ownerAlias({ network: cfg.network, containerId: args.containerId, ifname: args.ifname }),
+      alias: ownerAlias(owner),
       mtu: cfg.mtu ?? bridge.link.mtu,
       master: bridge.link.index,
       ...(cfg.mac !== undefined ? { mac: cfg.mac } : {}),
     });
     // Deleting the host end removes the pod end with it.
-    undo.push(`delete veth ${hostName}`, () => deleteHostVeth(host, hostName));
+    undo.push(`delete veth ${hostName}`, () => void deleteOwnedHostVeth(host, hostName, owner));
 
     configurePod(pod, veth.pod, plan);
     configureHostPort(host, veth.host, { hairpin: cfg.hairpinMode, ...(cfg.vlan !== undefined ? { vlan: cfg.vlan } : {}) });
@@ -68,6 +79,7 @@ export async function add(options: BridgePodHalfOptions, args: CmdArgs): Promise
       pod: { name: args.ifname, mac: veth.pod.mac, mtu: veth.pod.mtu, sandbox: args.netns },
     });
     undo.commit();
+    done = true;
     return result;
   } catch (err) {
     const failures = await undo.rollback();
@@ -77,7 +89,9 @@ export async function add(options: BridgePodHalfOptions, args: CmdArgs): Promise
     const note = `rollback incomplete: ${failures.join('; ')}`;
     throw new CniError(e.code, e.msg, e.details ? `${e.details}; ${note}` : note, { cause: err });
   } finally {
-    pod.close();
+    pod?.close();
     call.close();
+    // A successful ADD keeps its lock file (DEL removes it); a failed one leaves nothing.
+    lock?.release({ remove: !done });
   }
 }

@@ -21,6 +21,11 @@ export class BestEffort {
     }
   }
 
+  /** No step has failed so far. */
+  get ok(): boolean {
+    return this.#errors.length === 0;
+  }
+
   /** Throws the first error (the others in its details) if any step failed. */
   finish(): void {
     const [first, ...rest] = this.#errors;

@@ -5,10 +5,13 @@
 // (the spec has no code for "not as configured"; the message names the object).
 import { CniError, ErrorCode } from '@podnet/core/cni';
 import type { CmdArgs } from '@podnet/core/cni';
+import type { HeldLock } from '@podnet/core/lock';
 import { tryParseCidr } from '@podnet/core/netlink';
 import { checkBridge } from './bridge-device.js';
 import type { BridgePodHalfOptions } from './context.js';
+import { DEFAULT_LOCK_DIR, lockAttachment } from './attachment-lock.js';
 import { openCall, openPod } from './context.js';
+import type { PodSide } from './pod-netns.js';
 import { checkHostPort } from './host-port.js';
 import { hostVethName } from './host-veth.js';
 import { ownerComment } from './masquerade.js';
@@ -20,8 +23,11 @@ export async function check(options: BridgePodHalfOptions, args: CmdArgs): Promi
   if (!prev) throw new CniError(ErrorCode.InvalidConfig, 'CHECK needs prevResult', 'the runtime passes the ADD result as prevResult');
   const call = await openCall(options, args.config, args.args);
   const { cfg, host, ipam, masq } = call;
-  const pod = openPod(call, args.netns);
+  let pod: PodSide | undefined;
+  let lock: HeldLock | undefined;
   try {
+    lock = await lockAttachment(options.lockDir ?? DEFAULT_LOCK_DIR, { network: cfg.network, containerId: args.containerId, ifname: args.ifname });
+    pod = openPod(call, args.netns);
     const interfaces = prev.interfaces ?? [];
     const podIndex = interfaces.findIndex((i) => i.name === args.ifname && i.sandbox !== undefined && i.sandbox !== '');
     const podIf = interfaces[podIndex];
@@ -50,7 +56,8 @@ export async function check(options: BridgePodHalfOptions, args: CmdArgs): Promi
     }
     if (ipam) await ipam.check(args);
   } finally {
-    pod.close();
+    pod?.close();
     call.close();
+    lock?.release();
   }
 }

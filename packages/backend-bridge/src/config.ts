@@ -1,7 +1,7 @@
 // The bridge network config: the reference bridge's keys (same names, same meaning), validated
 // up front so that no kernel work starts on a config that cannot succeed. Unknown keys are code 2
 // (the spec's "unsupported field", naming the key); wrong types and contradictions are code 7.
-import { CniError, ErrorCode, NAME_PATTERN, NETCONF_KEYS, ifnameProblem } from '@podnet/core/cni';
+import { CniError, ErrorCode, NAME_PATTERN, NETCONF_KEYS, ifnameProblem, showValue } from '@podnet/core/cni';
 import type { Dns, IpamSection, NetConf } from '@podnet/core/cni';
 
 export interface BridgeConfig {
@@ -87,13 +87,13 @@ export function parseBridgeConfig(
     if (REFERENCE_ONLY_KEYS.has(key)) {
       throw new CniError(
         ErrorCode.UnsupportedField,
-        `unsupported config key "${key}" (value ${JSON.stringify(conf[key])})`,
+        `unsupported config key "${key}" (value ${showValue(conf[key])})`,
         'podnet-bridge does not implement this reference-bridge option; remove it',
       );
     }
     throw new CniError(
       ErrorCode.UnsupportedField,
-      `unknown config key "${key}" (value ${JSON.stringify(conf[key])})`,
+      `unknown config key "${key}" (value ${showValue(conf[key])})`,
       `expected one of: ${[...BRIDGE_KEYS].join(', ')}, or a standard CNI key`,
     );
   }
@@ -243,7 +243,7 @@ function parseDns(value: unknown): Dns {
       default:
         throw new CniError(
           ErrorCode.UnsupportedField,
-          `unknown config key "dns.${key}" (value ${JSON.stringify(v)})`,
+          `unknown config key "dns.${key}" (value ${showValue(v)})`,
           'expected nameservers, domain, search or options',
         );
     }
@@ -274,5 +274,5 @@ function objectAt(field: string, value: unknown): Record<string, unknown> {
 }
 
 function invalid(field: string, value: unknown, expected: string): CniError {
-  return new CniError(ErrorCode.InvalidConfig, `invalid "${field}" ${JSON.stringify(value) ?? 'undefined'}`, `expected ${expected}`);
+  return new CniError(ErrorCode.InvalidConfig, `invalid "${field}" ${showValue(value)}`, `expected ${expected}`);
 }

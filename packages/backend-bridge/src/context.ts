@@ -31,6 +31,8 @@ export interface BridgePodHalfOptions {
   hostNetns?: string;
   /** Masquerade backend; default the `nft` binary, run in the node's netns. */
   nft?: NftRunner;
+  /** Directory of the per-attachment call locks (attachment-lock.ts); default /run/podnet/attachments. */
+  lockDir?: string;
 }
 
 /** CNI_ARGS keys the bridge reads (MAC), plus those of its IPAM (IP, and Kubernetes' tolerated). */

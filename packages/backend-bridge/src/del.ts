@@ -3,25 +3,38 @@
 // it deletes the pod end too), the nft elements by their owner comment, the IPAM allocation by
 // owner. Every step runs even when an earlier one fails; missing state is success.
 import type { CmdArgs } from '@podnet/core/cni';
+import type { HeldLock } from '@podnet/core/lock';
 import { BestEffort } from './best-effort.js';
 import type { BridgePodHalfOptions } from './context.js';
+import { DEFAULT_LOCK_DIR, lockAttachment } from './attachment-lock.js';
 import { openCall } from './context.js';
-import { deleteHostVeth } from './host-port.js';
+import { deleteOwnedHostVeth } from './host-port.js';
 import { hostVethName } from './host-veth.js';
 
 export async function del(options: BridgePodHalfOptions, args: CmdArgs): Promise<void> {
   const call = await openCall(options, args.config, args.args);
   const { cfg, host, ipam, masq } = call;
   const owner = { containerId: args.containerId, ifname: args.ifname };
+  const attachment = { network: cfg.network, ...owner };
   const run = new BestEffort('DEL', args.log);
+  let lock: HeldLock | undefined;
   try {
+    // Serialized with ADD and CHECK of the same attachment (attachment-lock.ts).
+    lock = await lockAttachment(options.lockDir ?? DEFAULT_LOCK_DIR, attachment);
     // Link first, then rules, then the address (reference #702): the address is released only
     // when nothing on the node still uses it.
-    await run.step('delete host veth', () => deleteHostVeth(host, hostVethName(cfg.network, args.containerId, args.ifname)));
+    const name = hostVethName(cfg.network, args.containerId, args.ifname);
+    await run.step('delete host veth', () => {
+      // A link with our name that podnet did not create is never deleted; the attachment's own
+      // state (rules, address) still goes.
+      if (deleteOwnedHostVeth(host, name, attachment) === 'foreign') args.log?.warn(`DEL: left link ${name} alone: it is not podnet's (no matching owner alias)`);
+    });
     if (cfg.ipMasq) await run.step('remove masquerade', () => masq.removeOwner(owner));
     if (ipam) await run.step(`IPAM DEL (${ipam.type})`, () => ipam.del(args));
   } finally {
     call.close();
+    // Removed only after a clean DEL: a failed one is retried by the runtime.
+    lock?.release({ remove: run.ok });
   }
   run.finish();
 }

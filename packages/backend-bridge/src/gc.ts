@@ -6,18 +6,22 @@ import type { GcArgs } from '@podnet/core/cni';
 import { BestEffort } from './best-effort.js';
 import type { BridgePodHalfOptions } from './context.js';
 import { openCall } from './context.js';
+import { DEFAULT_LOCK_DIR, removeStaleAttachmentLocks } from './attachment-lock.js';
 import { deleteHostVeth, listPodVeths } from './host-port.js';
+import { attachmentDigest, ownedByNetwork } from './host-veth.js';
 
 export async function gc(options: BridgePodHalfOptions, args: GcArgs): Promise<void> {
   const call = await openCall(options, args.config, {});
   const { cfg, host, ipam, masq } = call;
-  const valid = new Set(args.validAttachments.map((a) => `${a.containerID}\0${a.ifname}`));
+  // Attachments are compared by digest: long owners' veths carry only that (host-veth.ts).
+  const valid = new Set(args.validAttachments.map((a) => attachmentDigest({ network: cfg.network, containerId: a.containerID, ifname: a.ifname })));
   const run = new BestEffort('GC', args.log);
   try {
     await run.step('list host veths', async () => {
       for (const veth of await listPodVeths(host)) {
-        if (veth.owner.network !== cfg.network || valid.has(`${veth.owner.containerId}\0${veth.owner.ifname}`)) continue;
-        args.log?.info(`GC: deleting ${veth.name} of ${veth.owner.containerId}/${veth.owner.ifname}`);
+        if (!ownedByNetwork(veth.ownership, cfg.network) || valid.has(veth.ownership.digest)) continue;
+        const who = veth.ownership.form === 'named' ? `${veth.ownership.owner.containerId}/${veth.ownership.owner.ifname}` : `attachment ${veth.ownership.digest}`;
+        args.log?.info(`GC: deleting ${veth.name} of ${who}`);
         await run.step(`delete host veth ${veth.name}`, () => deleteHostVeth(host, veth.name));
       }
     });
@@ -27,6 +31,7 @@ export async function gc(options: BridgePodHalfOptions, args: GcArgs): Promise<v
       );
     }
     if (ipam) await run.step(`IPAM GC (${ipam.type})`, () => ipam.gc(args));
+    await run.step('attachment locks', () => removeStaleAttachmentLocks(options.lockDir ?? DEFAULT_LOCK_DIR, cfg.network, valid));
   } finally {
     call.close();
   }

@@ -4,8 +4,8 @@ import { CniError, ErrorCode } from '@podnet/core/cni';
 import { bridgePortSet, bridgeVlanAdd, bridgeVlanDel, getLink, linkDel, listLinks } from '@podnet/core/netlink';
 import type { Link, NlRequest } from '@podnet/core/netlink';
 import type { HostSide } from './host.js';
-import { parseOwnerAlias } from './host-veth.js';
-import type { VethOwner } from './host-veth.js';
+import { ownedBy, parseOwnership } from './host-veth.js';
+import type { VethOwner, VethOwnership } from './host-veth.js';
 /** The bridge's default VLAN, which a port leaves when it gets its own access VLAN. */
 const DEFAULT_VLAN = 1;
 
@@ -27,24 +27,63 @@ export function configureHostPort(host: HostSide, port: Link, options: PortOptio
 
 /** Delete a host veth by name (its pod end goes with it). Succeeds when it does not exist. */
 export function deleteHostVeth(host: HostSide, name: string): void {
+  deleteLink(host, name);
+}
+
+function deleteLink(host: HostSide, nameOrIndex: string | number): void {
   try {
-    host.nl.request(linkDel(name));
+    host.nl.request(linkDel(nameOrIndex));
   } catch (err) {
     if ((err as { code?: unknown }).code !== 'ENODEV') throw err;
   }
 }
 
+/**
+ * DEL: delete the attachment's host veth only when its name and owner alias say it is this
+ * attachment's; a link podnet did not create (same name, no or another alias) is left alone and
+ * reported. 'absent' when there is nothing to delete.
+ */
+export function deleteOwnedHostVeth(host: HostSide, name: string, owner: VethOwner): 'deleted' | 'absent' | 'foreign' {
+  const link = getLink(host.nl, name);
+  if (!link) return 'absent';
+  const ownership = link.kind === 'veth' ? parseOwnership(link.name, link.alias) : undefined;
+  if (!ownership || !ownedBy(ownership, owner)) return 'foreign';
+  deleteLink(host, link.index);
+  return 'deleted';
+}
+
+/** Why a host link with the attachment's name blocks an ADD, or undefined when there is none. */
+export function hostVethConflict(host: HostSide, name: string, owner: VethOwner): CniError | undefined {
+  const link = getLink(host.nl, name);
+  if (!link) return undefined;
+  const ownership = link.kind === 'veth' ? parseOwnership(link.name, link.alias) : undefined;
+  if (ownership && ownedBy(ownership, owner)) {
+    // Its pod end is alive (a veth pair dies with either end's netns) and not in this CNI_NETNS
+    // under CNI_IFNAME: the attachment is live elsewhere. Taking it would cut the first pod off.
+    return new CniError(
+      ErrorCode.InvalidEnvironment,
+      `container ${owner.containerId} interface ${owner.ifname} is already attached to network "${owner.network}" in another network namespace (host veth ${name})`,
+      'CNI_NETNS differs from the live attachment\'s: DEL the existing attachment first',
+    );
+  }
+  return new CniError(
+    ErrorCode.InvalidEnvironment,
+    `host link "${name}" exists but was not created by podnet for container ${owner.containerId} interface ${owner.ifname}`,
+    `its alias is ${link.alias === undefined ? 'empty' : JSON.stringify(link.alias)}; podnet never deletes a link it does not own: remove it by hand if it is a leftover`,
+  );
+}
+
 export interface OwnedVeth {
   name: string;
-  owner: VethOwner;
+  ownership: VethOwnership;
 }
 
 /** Every veth on the node carrying a podnet owner alias that matches its name. */
 export function listPodVeths(host: HostSide): OwnedVeth[] {
   const out: OwnedVeth[] = [];
   for (const link of listLinks(host.nl, { kind: 'veth' })) {
-    const owner = parseOwnerAlias(link.name, link.alias);
-    if (owner) out.push({ name: link.name, owner });
+    const ownership = parseOwnership(link.name, link.alias);
+    if (ownership) out.push({ name: link.name, ownership });
   }
   return out;
 }

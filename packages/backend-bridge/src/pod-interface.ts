@@ -46,8 +46,9 @@ function ifnameTaken(pod: PodSide, ifname: string): CniError {
 
 /**
  * Create the veth: host end `hostName` enslaved to the bridge and up, pod end `ifname` inside the
- * pod netns. An `ifname` already in the pod is an error (spec); a leftover host end of the same
- * owner (its pod end gone with an old netns) is replaced.
+ * pod netns, then the owner alias on the host end. The caller has checked that neither name is
+ * taken (ensureIfnameFree, hostVethConflict); if the alias cannot be written, the pair is deleted
+ * again before the error goes up, so nothing unowned is ever left behind.
  */
 export function createPodVeth(host: HostSide, pod: PodSide, spec: VethSpec): PodVeth {
   const create = vethAdd({
@@ -57,15 +58,19 @@ export function createPodVeth(host: HostSide, pod: PodSide, spec: VethSpec): Pod
     up: true,
     peer: { name: spec.ifname, netns: pod.netns, mtu: spec.mtu, ...(spec.mac !== undefined ? { mac: spec.mac } : {}) },
   });
-  const batch = [create, linkSet(spec.hostName, { alias: spec.alias })];
+  // Two requests, not one batch: after a failed create, the alias must not land on whatever
+  // link already has that name.
   try {
-    host.nl.batch(batch);
+    host.nl.request(create);
   } catch (err) {
-    if ((err as { code?: unknown }).code !== 'EEXIST') throw err;
-    if (getLink(pod.nl, spec.ifname)) throw ifnameTaken(pod, spec.ifname);
-    // The host name is ours by construction (hash of network, container, ifname): a leftover.
+    if ((err as { code?: unknown }).code === 'EEXIST' && getLink(pod.nl, spec.ifname)) throw ifnameTaken(pod, spec.ifname);
+    throw err;
+  }
+  try {
+    host.nl.request(linkSet(spec.hostName, { alias: spec.alias }));
+  } catch (err) {
     deleteHostVeth(host, spec.hostName);
-    host.nl.batch(batch);
+    throw err;
   }
   const hostLink = getLink(host.nl, spec.hostName);
   const podLink = getLink(pod.nl, spec.ifname);

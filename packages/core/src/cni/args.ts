@@ -3,6 +3,7 @@
 // Keys are case-sensitive. As in the reference, a key the plugin does not know is an error unless
 // the runtime sent IgnoreUnknown=1 (or true).
 import { CniError, ErrorCode } from './errors.js';
+import { showValue } from './config.js';
 
 /** The keys Kubernetes runtimes send; plugins usually list these among their known keys. */
 export const KUBERNETES_ARGS: readonly string[] = [
@@ -35,7 +36,7 @@ export function parseCniArgs(raw: string | undefined, known?: readonly string[])
     if (key === '') {
       throw new CniError(
         ErrorCode.InvalidEnvironment,
-        `invalid CNI_ARGS pair ${JSON.stringify(pair)}`,
+        `invalid CNI_ARGS pair ${showValue(pair)}`,
         'expected KEY=VALUE pairs separated by ";", e.g. "IgnoreUnknown=1;K8S_POD_NAME=web"',
       );
     }

@@ -31,11 +31,9 @@ export const NETCONF_KEYS: readonly string[] = [
   'logLevel',
 ];
 
-/** A value as messages show it: JSON, cut to 60 characters. */
-export function showValue(value: unknown): string {
-  const s = JSON.stringify(value) ?? String(value);
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-}
+/** A value as messages show it: JSON, cut to 60 characters (one helper with the IPAM's). */
+import { show as showValue } from '../ipam/errors.js';
+export { showValue };
 
 function invalid(path: string, expected: string, value: unknown): CniError {
   return new CniError(ErrorCode.InvalidConfig, `${path} must be ${expected}, got ${showValue(value)}`);

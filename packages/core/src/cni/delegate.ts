@@ -8,6 +8,8 @@ import { CniError, ErrorCode, toCniError } from './errors.js';
 import type { Logger } from './log.js';
 import { parseResult } from './result.js';
 import type { Command, NetConf, Result } from './types.js';
+import { showValue } from './config.js';
+import { checkJsonDepth } from './json-depth.js';
 
 /** What a delegation needs from the current call; CmdArgs, GcArgs and StatusArgs all fit. */
 export interface DelegateContext {
@@ -26,7 +28,7 @@ export interface DelegateOptions {
 /** The first executable regular file `<dir>/<type>` along `path`. Not found or bad type → code 7. */
 export function findPlugin(type: string, path: readonly string[]): string {
   if (type === '' || type.includes('/') || type === '.' || type === '..') {
-    throw new CniError(ErrorCode.InvalidConfig, `invalid plugin type ${JSON.stringify(type)}`, 'a plugin type is a file name in CNI_PATH, without "/"');
+    throw new CniError(ErrorCode.InvalidConfig, `invalid plugin type ${showValue(type)}`, 'a plugin type is a file name in CNI_PATH, without "/"');
   }
   for (const dir of path) {
     const file = join(dir, type);
@@ -41,7 +43,7 @@ export function findPlugin(type: string, path: readonly string[]): string {
   }
   throw new CniError(
     ErrorCode.InvalidConfig,
-    `plugin ${JSON.stringify(type)} not found in CNI_PATH`,
+    `plugin ${showValue(type)} not found in CNI_PATH`,
     path.length ? `searched ${path.join(', ')} for an executable file named ${type}` : 'CNI_PATH is empty',
   );
 }
@@ -62,6 +64,7 @@ export async function execDelegate(type: string, command: Command, ctx: Delegate
   if (code === 0) return stdout;
   let parsed: unknown;
   try {
+    checkJsonDepth(stdout, `output of plugin ${showValue(type)}`);
     parsed = JSON.parse(stdout);
   } catch {
     parsed = undefined;

@@ -4,6 +4,7 @@
 import { statSync } from 'node:fs';
 import { CniError, ErrorCode } from './errors.js';
 import type { Command } from './types.js';
+import { showValue } from './config.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -56,7 +57,7 @@ export function readCallEnv(env: Env): CallEnv {
   if (!raw || !isCommand(raw)) {
     throw new CniError(
       ErrorCode.InvalidEnvironment,
-      raw ? `unknown CNI_COMMAND ${JSON.stringify(raw)}` : 'missing environment variable CNI_COMMAND',
+      raw ? `unknown CNI_COMMAND ${showValue(raw)}` : 'missing environment variable CNI_COMMAND',
       `expected one of ${COMMANDS.join(', ')}`,
     );
   }
@@ -76,14 +77,14 @@ export function readCallEnv(env: Env): CallEnv {
     if (!NAME_PATTERN.test(containerId)) {
       throw new CniError(
         ErrorCode.InvalidEnvironment,
-        `invalid CNI_CONTAINERID ${JSON.stringify(containerId)}`,
+        `invalid CNI_CONTAINERID ${showValue(containerId)}`,
         `must match ${NAME_PATTERN.source} (start with a letter or digit; then letters, digits, "_", "." or "-")`,
       );
     }
     const ifname = env.CNI_IFNAME ?? '';
     const problem = ifnameProblem(ifname);
     if (problem) {
-      throw new CniError(ErrorCode.InvalidEnvironment, `invalid CNI_IFNAME ${JSON.stringify(ifname)}`, `an interface name ${problem}`);
+      throw new CniError(ErrorCode.InvalidEnvironment, `invalid CNI_IFNAME ${showValue(ifname)}`, `an interface name ${problem}`);
     }
     call.containerId = containerId;
     call.ifname = ifname;

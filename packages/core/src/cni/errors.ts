@@ -18,6 +18,15 @@ export const ErrorCode = {
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/** Bounds of an error on the wire: a runtime logs and shows these, so they stay readable. */
+const MAX_MSG = 1024;
+const MAX_DETAILS = 2048;
+
+/** `text` cut to `max` characters, saying how much was left out. */
+export function bounded(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
+}
+
 export class CniError extends Error {
   override readonly name = 'CniError';
   constructor(
@@ -31,8 +40,10 @@ export class CniError extends Error {
     super(details ? `${msg}: ${details}` : msg, options);
   }
 
+  /** The wire form; msg and details are bounded, whatever a layer put in them. */
   toJSON(cniVersion: string): { cniVersion: string; code: number; msg: string; details?: string } {
-    return { cniVersion, code: this.code, msg: this.msg, ...(this.details ? { details: this.details } : {}) };
+    const details = this.details ? bounded(this.details, MAX_DETAILS) : '';
+    return { cniVersion, code: this.code, msg: bounded(this.msg, MAX_MSG), ...(details ? { details } : {}) };
   }
 }
 

@@ -1,6 +1,6 @@
 // A tiny logger for one CNI call: lines to stderr (the runtime keeps them), and, when the network
 // config asks with "logFile", appended to that file. Logging never fails the call.
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -79,14 +79,31 @@ export function createLogger(options: LoggerOptions): Logger {
   };
 }
 
+const APPEND = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOCTTY | constants.O_NONBLOCK;
+
+/**
+ * Appends one line. O_NONBLOCK so that a FIFO (or anything whose open() waits for a peer) fails
+ * instead of hanging the plugin; only a regular file or a character device (/dev/null) is written.
+ */
+function appendLine(file: string, line: string): void {
+  const fd = openSync(file, APPEND, 0o644);
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile() && !stat.isCharacterDevice()) throw new Error('not a regular file');
+    writeSync(fd, line);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function appendToFile(file: string, line: string): void {
   try {
-    appendFileSync(file, line);
+    appendLine(file, line);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     // One level only: Node's recursive mkdir loops forever where mkdir gives ENOENT (e.g. /proc).
     mkdirSync(dirname(file));
-    appendFileSync(file, line);
+    appendLine(file, line);
   }
 }
 

@@ -1,6 +1,8 @@
 // The network config on stdin: decode it, check the fields every plugin relies on, gate commands
 // by version, and read the parts the skel hands over already typed (prevResult, GC attachments).
 import { CniError, ErrorCode } from './errors.js';
+import { showValue } from './config.js';
+import { checkJsonDepth } from './json-depth.js';
 import { NAME_PATTERN } from './env.js';
 import { parseResult } from './result.js';
 import type { Attachment, Command, NetConf } from './types.js';
@@ -19,6 +21,7 @@ export function parseNetConf(stdin: Buffer | string, command: Command): NetConf 
   if (text.trim() === '') {
     throw new CniError(ErrorCode.DecodeFailure, 'no network configuration on stdin', 'expected a JSON object');
   }
+  checkJsonDepth(text, 'network configuration on stdin');
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -28,7 +31,7 @@ export function parseNetConf(stdin: Buffer | string, command: Command): NetConf 
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new CniError(
       ErrorCode.DecodeFailure,
-      `network configuration must be a JSON object, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`,
+      `network configuration must be a JSON object, got ${Array.isArray(value) ? 'an array' : showValue(value)}`,
     );
   }
   const conf = value as Record<string, unknown>;
@@ -36,7 +39,7 @@ export function parseNetConf(stdin: Buffer | string, command: Command): NetConf 
     if (typeof conf[key] !== 'string' || conf[key] === '') {
       throw new CniError(
         ErrorCode.InvalidConfig,
-        conf[key] === undefined ? `missing ${key} in network configuration` : `${key} must be a non-empty string, got ${JSON.stringify(conf[key])}`,
+        conf[key] === undefined ? `missing ${key} in network configuration` : `${key} must be a non-empty string, got ${showValue(conf[key])}`,
         key === 'cniVersion' ? `one of ${SUPPORTED_VERSIONS.join(', ')}` : `a string${key === 'name' ? ` matching ${NAME_PATTERN.source}` : ''}`,
       );
     }
@@ -45,7 +48,7 @@ export function parseNetConf(stdin: Buffer | string, command: Command): NetConf 
   if (!isSupportedVersion(version)) {
     throw new CniError(
       ErrorCode.IncompatibleVersion,
-      `unsupported cniVersion ${JSON.stringify(version)}`,
+      `unsupported cniVersion ${showValue(version)}`,
       `this plugin supports ${SUPPORTED_VERSIONS.join(', ')}`,
     );
   }
@@ -60,7 +63,7 @@ export function parseNetConf(stdin: Buffer | string, command: Command): NetConf 
   if (!NAME_PATTERN.test(conf.name as string)) {
     throw new CniError(
       ErrorCode.InvalidConfig,
-      `invalid network name ${JSON.stringify(conf.name)}`,
+      `invalid network name ${showValue(conf.name)}`,
       `must match ${NAME_PATTERN.source}`,
     );
   }
@@ -88,7 +91,7 @@ export function readValidAttachments(conf: NetConf): Attachment[] {
   const value: unknown = conf[key];
   if (value === null) return [];
   if (!Array.isArray(value)) {
-    throw new CniError(ErrorCode.InvalidConfig, `${key} must be an array, got ${JSON.stringify(value)}`, 'expected [{"containerID": …, "ifname": …}]');
+    throw new CniError(ErrorCode.InvalidConfig, `${key} must be an array, got ${showValue(value)}`, 'expected [{"containerID": …, "ifname": …}]');
   }
   return value.map((item: unknown, i) => {
     const o = item as Record<string, unknown> | null;
@@ -96,7 +99,7 @@ export function readValidAttachments(conf: NetConf): Attachment[] {
       if (typeof o !== 'object' || o === null || typeof o[field] !== 'string') {
         throw new CniError(
           ErrorCode.InvalidConfig,
-          `${key}[${i}].${field} must be a string, got ${JSON.stringify(o !== null && typeof o === 'object' ? o[field] : o) ?? 'nothing'}`,
+          `${key}[${i}].${field} must be a string, got ${o !== null && typeof o === 'object' && o[field] === undefined ? 'nothing' : showValue(o !== null && typeof o === 'object' ? o[field] : o)}`,
           'expected [{"containerID": …, "ifname": …}]',
         );
       }

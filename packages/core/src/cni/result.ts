@@ -7,6 +7,7 @@ import { isIp, tryParseCidr } from '../netlink/ip.js';
 import { CniError, ErrorCode } from './errors.js';
 import type { Dns, Interface, IpConfig, Result, RouteEntry } from './types.js';
 import { compareVersions, isSupportedVersion, LATEST_VERSION, SUPPORTED_VERSIONS } from './version.js';
+import { checkJsonDepth } from './json-depth.js';
 
 /** A result as printed in some version: plain JSON, fields in the order the spec lists them. */
 export type WireResult = Record<string, unknown>;
@@ -20,7 +21,7 @@ export function convertResult(result: Result, toVersion: string): WireResult {
   if (!isSupportedVersion(toVersion)) {
     throw new CniError(
       ErrorCode.IncompatibleVersion,
-      `cannot print a result in cniVersion ${JSON.stringify(toVersion)}`,
+      `cannot print a result in cniVersion ${show(toVersion)}`,
       `supported versions: ${SUPPORTED_VERSIONS.join(', ')}`,
     );
   }
@@ -99,6 +100,7 @@ export function parseResult(input: unknown, version?: string, options: ParseResu
   let value = input;
   if (typeof input === 'string' || input instanceof Uint8Array) {
     const text = typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
+    checkJsonDepth(text, label);
     try {
       value = JSON.parse(text);
     } catch (err) {
@@ -111,7 +113,7 @@ export function parseResult(input: unknown, version?: string, options: ParseResu
   if (ver !== undefined && ver !== '0.1.0' && ver !== '0.2.0' && !isSupportedVersion(ver)) {
     throw new CniError(
       ErrorCode.IncompatibleVersion,
-      `${label} has unsupported cniVersion ${JSON.stringify(ver)}`,
+      `${label} has unsupported cniVersion ${show(ver)}`,
       `supported versions: 0.1.0, 0.2.0 (read only), ${SUPPORTED_VERSIONS.join(', ')}`,
     );
   }

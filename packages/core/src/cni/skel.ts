@@ -4,7 +4,8 @@
 // them there), logs to stderr.
 import { parseCniArgs } from './args.js';
 import { checkNotOwnNetns, readCallEnv, type CallEnv, type Env } from './env.js';
-import { ErrorCode, toCniError } from './errors.js';
+import { ErrorCode, bounded, toCniError } from './errors.js';
+import { showValue } from './config.js';
 import { createLogger, parseLogLevel, type Logger, type LogLevel } from './log.js';
 import { parseNetConf, readValidAttachments } from './netconf.js';
 import type { CmdArgs, Plugin } from './plugin.js';
@@ -55,7 +56,7 @@ export async function runPlugin(plugin: Plugin, io: PluginIo, options: RunOption
     } catch {
       // stdout gone: the exit code still tells the runtime.
     }
-    log.error(`error ${e.code}: ${e.message}`);
+    log.error(`error ${e.code}: ${bounded(e.message, 4096)}`);
     if (e.code === 999 && e.cause instanceof Error && e.cause.stack) log.debug(e.cause.stack);
     return 1;
   }
@@ -114,12 +115,12 @@ function logFileOptions(config: NetConf, log: Logger): { file?: string; fileLeve
   const out: { file?: string; fileLevel?: LogLevel } = {};
   if (config.logFile !== undefined) {
     if (typeof config.logFile === 'string' && config.logFile !== '') out.file = config.logFile;
-    else log.warn(`ignoring logFile ${JSON.stringify(config.logFile)}: expected a file path`);
+    else log.warn(`ignoring logFile ${showValue(config.logFile)}: expected a file path`);
   }
   if (config.logLevel !== undefined) {
     const level = parseLogLevel(config.logLevel);
     if (level) out.fileLevel = level;
-    else log.warn(`ignoring logLevel ${JSON.stringify(config.logLevel)}: expected error, warn, info or debug`);
+    else log.warn(`ignoring logLevel ${showValue(config.logLevel)}: expected error, warn, info or debug`);
   }
   return out;
 }

@@ -1,6 +1,7 @@
 // CNI spec versions: which ones podnet speaks, how to compare them, and the VERSION answer.
 import { CniError, ErrorCode } from './errors.js';
 import type { CniVersion } from './types.js';
+import { showValue } from './config.js';
 
 /** Every version podnet reads configs in and prints results in, oldest first. */
 export const SUPPORTED_VERSIONS: readonly CniVersion[] = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'];
@@ -18,7 +19,7 @@ function parseVersion(version: string): [number, number, number] {
   if (!m) {
     throw new CniError(
       ErrorCode.IncompatibleVersion,
-      `invalid cniVersion ${JSON.stringify(version)}`,
+      `invalid cniVersion ${showValue(version)}`,
       'expected MAJOR.MINOR.PATCH, e.g. "1.0.0"',
     );
   }

@@ -5,7 +5,7 @@ import { isAbsolute, join } from 'node:path';
 import { formatIp, parseCidr, parseIp, lastOf, networkOf } from './address.js';
 import { Exclusions } from './allocator.js';
 import type { Interval } from './allocator.js';
-import { invalidConfig } from './errors.js';
+import { invalidConfig, show } from './errors.js';
 import { assertDisjoint, isRecord, makeRangeSet, parseRange, parseRangeSet, rejectUnknownKeys } from './range.js';
 import type { Range, RangeSet } from './range.js';
 import { parseRequested } from './request.js';
@@ -81,30 +81,30 @@ function ipamSection(conf: IpamConfigInput): Record<string, unknown> {
 export function parseStoreLocation(conf: IpamConfigInput): StoreLocation {
   const name = conf.name;
   if (typeof name !== 'string' || !NAME.test(name)) {
-    throw invalidConfig(`invalid name ${JSON.stringify(name)}`, 'expected a network name matching ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$');
+    throw invalidConfig(`invalid name ${show(name)}`, 'expected a network name matching ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$');
   }
   const ipam = ipamSection(conf);
   const dataDir = ipam['dataDir'] ?? DEFAULT_DATA_DIR;
   if (typeof dataDir !== 'string' || !isAbsolute(dataDir)) {
-    throw invalidConfig(`invalid ipam.dataDir ${JSON.stringify(dataDir)}`, 'expected an absolute directory path');
+    throw invalidConfig(`invalid ipam.dataDir ${show(dataDir)}`, 'expected an absolute directory path');
   }
   const lockTimeoutMs = ipam['lockTimeoutMs'] ?? DEFAULT_LOCK_TIMEOUT_MS;
   if (typeof lockTimeoutMs !== 'number' || !Number.isInteger(lockTimeoutMs) || lockTimeoutMs < 0 || lockTimeoutMs > 600_000) {
-    throw invalidConfig(`invalid ipam.lockTimeoutMs ${JSON.stringify(lockTimeoutMs)}`, 'expected an integer number of milliseconds from 0 to 600000');
+    throw invalidConfig(`invalid ipam.lockTimeoutMs ${show(lockTimeoutMs)}`, 'expected an integer number of milliseconds from 0 to 600000');
   }
   return { name, dataDir, path: join(dataDir, name), lockTimeoutMs };
 }
 
 function parseRoutes(raw: unknown): IpamRoute[] {
   if (raw === undefined) return [];
-  if (!Array.isArray(raw)) throw invalidConfig('invalid ipam.routes: expected a list of routes', `got ${JSON.stringify(raw)}`);
+  if (!Array.isArray(raw)) throw invalidConfig('invalid ipam.routes: expected a list of routes', `got ${show(raw)}`);
   return raw.map((route: unknown, i) => {
     const path = `ipam.routes[${i}]`;
-    if (!isRecord(route)) throw invalidConfig(`invalid ${path}: expected an object with "dst"`, `got ${JSON.stringify(route)}`);
+    if (!isRecord(route)) throw invalidConfig(`invalid ${path}: expected an object with "dst"`, `got ${show(route)}`);
     rejectUnknownKeys(route, ROUTE_KEYS, path);
     const dst = route['dst'];
     const cidr = typeof dst === 'string' ? parseCidr(dst) : undefined;
-    if (cidr === undefined) throw invalidConfig(`invalid ${path}.dst ${JSON.stringify(dst)}`, 'expected a CIDR such as "0.0.0.0/0"');
+    if (cidr === undefined) throw invalidConfig(`invalid ${path}.dst ${show(dst)}`, 'expected a CIDR such as "0.0.0.0/0"');
     if (networkOf(cidr.family, cidr.value, cidr.prefix) !== cidr.value) {
       throw invalidConfig(`invalid ${path}.dst ${String(dst)}: host bits set`, `expected ${formatIp(cidr.family, networkOf(cidr.family, cidr.value, cidr.prefix))}/${cidr.prefix}`);
     }
@@ -112,13 +112,13 @@ function parseRoutes(raw: unknown): IpamRoute[] {
     if (gw !== undefined) {
       const ip = typeof gw === 'string' ? parseIp(gw) : undefined;
       if (ip === undefined || ip.family !== cidr.family) {
-        throw invalidConfig(`invalid ${path}.gw ${JSON.stringify(gw)}`, `expected an IPv${cidr.family} address (the family of dst)`);
+        throw invalidConfig(`invalid ${path}.gw ${show(gw)}`, `expected an IPv${cidr.family} address (the family of dst)`);
       }
     }
     for (const key of ['mtu', 'advmss', 'priority', 'table', 'scope']) {
       const value = route[key];
       if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 0)) {
-        throw invalidConfig(`invalid ${path}.${key} ${JSON.stringify(value)}`, 'expected a non-negative integer');
+        throw invalidConfig(`invalid ${path}.${key} ${show(value)}`, 'expected a non-negative integer');
       }
     }
     return route as unknown as IpamRoute;
@@ -127,21 +127,21 @@ function parseRoutes(raw: unknown): IpamRoute[] {
 
 function parseReserved(raw: unknown): Interval[] {
   if (raw === undefined) return [];
-  if (!Array.isArray(raw)) throw invalidConfig('invalid ipam.reserved: expected a list of addresses or CIDRs', `got ${JSON.stringify(raw)}`);
+  if (!Array.isArray(raw)) throw invalidConfig('invalid ipam.reserved: expected a list of addresses or CIDRs', `got ${show(raw)}`);
   return raw.map((entry: unknown, i) => {
     const path = `ipam.reserved[${i}]`;
     const expected = 'expected an address ("10.22.0.9") or a CIDR without host bits ("10.22.0.16/28")';
-    if (typeof entry !== 'string') throw invalidConfig(`invalid ${path} ${JSON.stringify(entry)}`, expected);
+    if (typeof entry !== 'string') throw invalidConfig(`invalid ${path} ${show(entry)}`, expected);
     const text = entry.trim();
     if (text.includes('/')) {
       const cidr = parseCidr(text);
-      if (cidr === undefined) throw invalidConfig(`invalid ${path} ${JSON.stringify(entry)}`, expected);
+      if (cidr === undefined) throw invalidConfig(`invalid ${path} ${show(entry)}`, expected);
       const first = networkOf(cidr.family, cidr.value, cidr.prefix);
       if (first !== cidr.value) throw invalidConfig(`invalid ${path} ${entry}: host bits set`, expected);
       return { family: cidr.family, first, last: lastOf(cidr.family, first, cidr.prefix) };
     }
     const ip = parseIp(text);
-    if (ip === undefined) throw invalidConfig(`invalid ${path} ${JSON.stringify(entry)}`, expected);
+    if (ip === undefined) throw invalidConfig(`invalid ${path} ${show(entry)}`, expected);
     return { family: ip.family, first: ip.value, last: ip.value };
   });
 }
@@ -152,7 +152,7 @@ function hasLegacyRange(ipam: Record<string, unknown>): boolean {
 
 function parseRangeSetList(raw: unknown, path: string): RangeSet[] {
   if (raw === undefined) return [];
-  if (!Array.isArray(raw)) throw invalidConfig(`invalid ${path}: expected a list of range sets (a list of lists of ranges)`, `got ${JSON.stringify(raw)}`);
+  if (!Array.isArray(raw)) throw invalidConfig(`invalid ${path}: expected a list of range sets (a list of lists of ranges)`, `got ${show(raw)}`);
   return raw.map((set: unknown, i) => parseRangeSet(set, `${path}[${i}]`));
 }
 
@@ -165,7 +165,7 @@ export function parseIpamConfig(conf: IpamConfigInput, cniArgs: Readonly<Record<
   const ipam = ipamSection(conf);
   rejectUnknownKeys(ipam, IPAM_KEYS, 'ipam');
   if (ipam['type'] !== undefined && typeof ipam['type'] !== 'string') {
-    throw invalidConfig(`invalid ipam.type ${JSON.stringify(ipam['type'])}`, 'expected a string such as "podnet-ipam"');
+    throw invalidConfig(`invalid ipam.type ${show(ipam['type'])}`, 'expected a string such as "podnet-ipam"');
   }
   const runtimeConfig = isRecord(conf.runtimeConfig) ? conf.runtimeConfig : {};
 
@@ -190,7 +190,7 @@ export function parseIpamConfig(conf: IpamConfigInput, cniArgs: Readonly<Record<
 
   const resolvConf = ipam['resolvConf'];
   if (resolvConf !== undefined && (typeof resolvConf !== 'string' || resolvConf === '')) {
-    throw invalidConfig(`invalid ipam.resolvConf ${JSON.stringify(resolvConf)}`, 'expected a file path such as "/etc/resolv.conf"');
+    throw invalidConfig(`invalid ipam.resolvConf ${show(resolvConf)}`, 'expected a file path such as "/etc/resolv.conf"');
   }
   const requested = parseRequested(conf, cniArgs, sets, exclusions);
   return {

@@ -32,12 +32,28 @@ export class IpamError extends Error {
     message: string,
     /** What was expected or how to fix it. */
     readonly details = '',
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; damaged?: boolean },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.damaged = options?.damaged === true;
   }
+
+  /** The store's files are damaged (not busy, not unwritable): the repair is the way out. */
+  readonly damaged: boolean;
 }
 
 export function invalidConfig(message: string, details = ''): IpamError {
   return new IpamError(IpamErrorCode.InvalidConfig, message, details);
+}
+
+/** A value as messages show it: JSON, cut to 60 characters (an error never echoes a huge value). */
+export function show(value: unknown): string {
+  const v = typeof value === 'string' && value.length > 60 ? value.slice(0, 60) : value;
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = Array.isArray(v) ? '[…]' : typeof v === 'object' ? '{…}' : String(v);
+  }
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }

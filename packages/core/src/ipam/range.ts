@@ -3,7 +3,7 @@
 // every field, naming it by its path in the config (e.g. `ipam.ranges[1][0].rangeStart`).
 import { familyBits, formatIp, lastOf, networkOf, parseCidr, parseIp } from './address.js';
 import type { Family } from './address.js';
-import { IpamError, IpamErrorCode, invalidConfig } from './errors.js';
+import { IpamError, IpamErrorCode, invalidConfig, show } from './errors.js';
 
 export interface Range {
   readonly family: Family;
@@ -73,13 +73,13 @@ function parseAddressField(
   const value = raw[key];
   if (value === undefined) return undefined;
   const field = `${path}.${key}`;
-  if (typeof value !== 'string') throw invalidConfig(`invalid ${field}: expected a string`, `got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string') throw invalidConfig(`invalid ${field}: expected a string`, `got ${show(value)}`);
   const ip = parseIp(value.trim());
   const subnetText = formatCidr(family, network, prefix);
   const first = network + 1n;
   const last = lastUsable(family, network, prefix);
   const expected = `expected an IPv${family} address from ${formatIp(family, first)} to ${formatIp(family, last)} (inside ${subnetText})`;
-  if (ip === undefined) throw invalidConfig(`invalid ${field} ${JSON.stringify(value)}: not an IP address`, expected);
+  if (ip === undefined) throw invalidConfig(`invalid ${field} ${show(value)}: not an IP address`, expected);
   if (ip.family !== family) throw invalidConfig(`invalid ${field} ${value}: not an IPv${family} address`, expected);
   if (ip.value === network) throw invalidConfig(`invalid ${field} ${value}: the network address of ${subnetText}`, expected);
   if (family === 4 && ip.value === last + 1n) {
@@ -91,7 +91,7 @@ function parseAddressField(
 
 /** Parses one range object found at `path` (e.g. `ipam.ranges[0][1]`), filling the defaults. */
 export function parseRange(raw: unknown, path: string, known: ReadonlySet<string> = RANGE_KEYS): Range {
-  if (!isRecord(raw)) throw invalidConfig(`invalid ${path}: expected an object with a "subnet"`, `got ${JSON.stringify(raw)}`);
+  if (!isRecord(raw)) throw invalidConfig(`invalid ${path}: expected an object with a "subnet"`, `got ${show(raw)}`);
   rejectUnknownKeys(raw, known, path);
   const subnetRaw = raw['subnet'];
   if (typeof subnetRaw !== 'string') {
@@ -102,7 +102,7 @@ export function parseRange(raw: unknown, path: string, known: ReadonlySet<string
   }
   const cidr = parseCidr(subnetRaw.trim());
   if (cidr === undefined) {
-    throw invalidConfig(`invalid ${path}.subnet ${JSON.stringify(subnetRaw)}: not a CIDR`, 'expected e.g. "10.22.0.0/16" or "fd00:22::/64"');
+    throw invalidConfig(`invalid ${path}.subnet ${show(subnetRaw)}: not a CIDR`, 'expected e.g. "10.22.0.0/16" or "fd00:22::/64"');
   }
   const { family, prefix } = cidr;
   const network = networkOf(family, cidr.value, prefix);
@@ -133,7 +133,7 @@ export function parseRange(raw: unknown, path: string, known: ReadonlySet<string
 /** Parses a range set (non-empty list of ranges of one family) found at `path`. */
 export function parseRangeSet(raw: unknown, path: string): RangeSet {
   if (!Array.isArray(raw) || raw.length === 0) {
-    throw invalidConfig(`invalid ${path}: expected a non-empty list of ranges`, `got ${JSON.stringify(raw)}`);
+    throw invalidConfig(`invalid ${path}: expected a non-empty list of ranges`, `got ${show(raw)}`);
   }
   const ranges = raw.map((item, i) => parseRange(item, `${path}[${i}]`));
   return makeRangeSet(ranges, path);

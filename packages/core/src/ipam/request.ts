@@ -4,7 +4,7 @@
 import { formatIp, parseCidr, parseIp } from './address.js';
 import type { Family } from './address.js';
 import type { Exclusions } from './allocator.js';
-import { invalidConfig } from './errors.js';
+import { invalidConfig, show } from './errors.js';
 import { isRecord, rangeOf } from './range.js';
 import type { RangeSet } from './range.js';
 
@@ -24,9 +24,9 @@ interface Raw {
 
 function listAt(value: unknown, path: string): Raw[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value)) throw invalidConfig(`invalid ${path}: expected a list of addresses`, `got ${JSON.stringify(value)}`);
+  if (!Array.isArray(value)) throw invalidConfig(`invalid ${path}: expected a list of addresses`, `got ${show(value)}`);
   return value.map((item: unknown, i) => {
-    if (typeof item !== 'string') throw invalidConfig(`invalid ${path}[${i}] ${JSON.stringify(item)}`, 'expected an address string such as "10.22.0.9"');
+    if (typeof item !== 'string') throw invalidConfig(`invalid ${path}[${i}] ${show(item)}`, 'expected an address string such as "10.22.0.9"');
     return { text: item, source: `${path}[${i}]` };
   });
 }
@@ -58,7 +58,7 @@ export function parseRequested(
     // "10.22.0.9" or "10.22.0.9/16"; a prefix must match the range's subnet.
     const cidr = text.includes('/') ? parseCidr(text) : undefined;
     const ip = cidr ?? parseIp(text);
-    if (ip === undefined) throw invalidConfig(`invalid requested address ${raw.source} ${JSON.stringify(raw.text)}`, expected);
+    if (ip === undefined) throw invalidConfig(`invalid requested address ${raw.source} ${show(raw.text)}`, expected);
     const setIndex = sets.findIndex((s) => rangeOf(s, ip.family, ip.value) !== undefined);
     const set = sets[setIndex];
     const range = set === undefined ? undefined : rangeOf(set, ip.family, ip.value);

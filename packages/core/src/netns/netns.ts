@@ -8,7 +8,7 @@
 // and always returns to the thread's previous namespace before giving the thread back.
 // Async work does not need to be inside: a netlink socket keeps the namespace it was opened in,
 // so open it inside `run` (NetlinkSocket.open({ netns }) does this) and use it from anywhere.
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, constants, openSync } from 'node:fs';
 import { CLONE_NEWNET, NS_GET_NSTYPE, ioctl, setns } from '../libc/index.js';
 import type { LibcError } from '../libc/index.js';
 import { NetnsError } from './error.js';
@@ -35,7 +35,8 @@ export class NetNS {
   static open(path: string): NetNS {
     let fd: number;
     try {
-      fd = openSync(path, 'r'); // libuv opens with O_CLOEXEC
+      // O_NONBLOCK: a FIFO (or any file whose open() waits) must fail below, never hang the call.
+      fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK); // libuv adds O_CLOEXEC
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') {
