@@ -1,0 +1,4 @@
+// podnetd's entry (dist/bin/podnetd runs this file on Node).
+import { buildCli } from './cli.js';
+
+await buildCli().parseAsync(process.argv);

@@ -1,0 +1,107 @@
+// The set of peer leases this node programs: listed once, then kept by the store's watch from
+// the listing's revision. The watched set is the truth between events (the periodic reconcile
+// re-diffs the kernel against it, not the store). A resync batch is already diffed by the
+// store, so applying its events converges too. Our own node's events go to `onSelf`.
+import type { Lease, LeaseEvent, LeaseStore, LeaseWatch } from '@podnet/cluster';
+import type { NodeLease } from '@podnet/core/backend';
+import { Backoff, sleep } from './backoff.js';
+import type { Logger } from './logger.js';
+import type { StoreHealth } from './store-health.js';
+
+export interface PeerWatcherHandlers {
+  /** The peer set changed (called once per delivered batch that changed something). */
+  onChange(): void;
+  /** An event about this node's own lease (e.g. removed: the keeper should renew now). */
+  onSelf?(event: LeaseEvent): void;
+}
+
+export function toNodeLease(lease: Lease): NodeLease {
+  const subnets = [lease.subnets.ipv4, lease.subnets.ipv6].filter((s): s is string => s !== undefined);
+  const out: NodeLease = { node: lease.node, subnets, nodeIps: [...lease.nodeIps] };
+  if (lease.backend.data !== undefined) out.backendData = lease.backend.data;
+  return out;
+}
+
+export class PeerWatcher {
+  readonly #peers = new Map<string, Lease>();
+  #watch: LeaseWatch | undefined;
+  #revision = 0;
+  readonly #stop = new AbortController();
+
+  constructor(
+    private readonly store: LeaseStore,
+    private readonly self: string,
+    private readonly handlers: PeerWatcherHandlers,
+    private readonly log: Logger,
+    private readonly health: StoreHealth,
+  ) {}
+
+  get revision(): number {
+    return this.#revision;
+  }
+
+  get size(): number {
+    return this.#peers.size;
+  }
+
+  /** Peers in node-name order (stable input for the backend). */
+  peers(): NodeLease[] {
+    return [...this.#peers.values()].sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0)).map(toNodeLease);
+  }
+
+  leases(): Lease[] {
+    return [...this.#peers.values()];
+  }
+
+  /** List (retrying while the store is down), then watch from the listing's revision. */
+  async start(): Promise<void> {
+    const backoff = new Backoff();
+    for (;;) {
+      if (this.#stop.signal.aborted) return;
+      try {
+        const { leases, revision } = await this.store.list();
+        this.health.ok('list');
+        this.#peers.clear();
+        for (const lease of leases) if (lease.node !== this.self) this.#peers.set(lease.node, lease);
+        this.#revision = revision;
+        break;
+      } catch (error) {
+        this.health.failed('list', error);
+        if (!(await sleep(backoff.next(), this.#stop.signal))) return;
+      }
+    }
+    this.log.info({ peers: this.#peers.size, revision: this.#revision }, 'peers listed; watching');
+    this.#watch = this.store.watch(this.#revision, {
+      onEvents: (batch) => {
+        this.health.ok('watch');
+        this.#revision = Math.max(this.#revision, batch.revision);
+        let changed = false;
+        for (const event of batch.events) {
+          if (event.lease.node === this.self) {
+            this.handlers.onSelf?.(event);
+            continue;
+          }
+          changed = true;
+          if (event.type === 'removed') {
+            this.#peers.delete(event.lease.node);
+            this.log.info({ peer: event.lease.node, subnets: event.lease.subnets }, 'peer left');
+          } else {
+            this.#peers.set(event.lease.node, event.lease);
+            if (event.type === 'added') this.log.info({ peer: event.lease.node, subnets: event.lease.subnets, nodeIps: event.lease.nodeIps }, 'peer joined');
+            else this.log.debug({ peer: event.lease.node }, 'peer changed');
+          }
+        }
+        if (batch.resync) this.log.info({ revision: batch.revision, events: batch.events.length }, 'watch resynchronised from a snapshot');
+        if (changed) this.handlers.onChange();
+      },
+      onError: (error) => this.health.failed('watch', error),
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    const watch = this.#watch;
+    this.#watch = undefined;
+    await watch?.close();
+  }
+}
