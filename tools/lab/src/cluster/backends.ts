@@ -22,7 +22,8 @@ export const BACKENDS: Record<LabBackend, BackendProfile> = {
       name: state.cniNetwork,
       type: 'podnet-host-gw',
       leaseFile: node.agent?.leaseFile,
-      ipam: { dataDir: node.ipamDir },
+      // Only the store location: the ranges still come from the lease (host-gw fills in what is not given).
+      ipam: { type: 'podnet-ipam', dataDir: node.ipamDir },
     }),
   },
   bridge: {

@@ -75,8 +75,8 @@ export class ClusterLab {
     if (!Number.isInteger(pods) || pods < 0 || pods > 50) throw new Error(`--pods: ${pods} is not in 0..50`);
     if (!profile.agents && store !== 'local') throw new Error(`--store: the ${backend} backend runs no agent and uses no store`);
     // Resolve the executables before anything is created: a missing build fails fast and clean.
-    const cniBinary = executable(profile.executable);
-    const agentBinary = profile.agents ? executable('podnetd') : undefined;
+    executable(profile.executable);
+    if (profile.agents) executable('podnetd');
     const log = opts.log ?? (() => {});
 
     const prefix = opts.prefix ?? DEFAULT_LAB_PREFIX;
@@ -96,7 +96,8 @@ export class ClusterLab {
       pods: [],
       createdAt: new Date().toISOString(),
     };
-    if (!profile.agents) state.bridgeSubnet = '10.244.1.0/24';
+    if (profile.agents) state.reconcilePeriod = opts.reconcilePeriod ?? '10s';
+    else state.bridgeSubnet = '10.244.1.0/24';
     const lab = new ClusterLab(state);
     try {
       await mkdir(dir, { recursive: true, mode: 0o755 });
@@ -120,55 +121,12 @@ export class ClusterLab {
         await saveState(state);
       }
 
-      for (let i = 1; i <= nodes; i++) {
-        const name = `n${i}`;
-        const nodeDir = path.join(dir, name);
-        await mkdir(nodeDir, { recursive: true });
-        const node: NodeRecord = {
-          name,
-          netns: `${id}-${name}`,
-          underlay: NODE_UNDERLAY,
-          address: nodeAddress(i),
-          dir: nodeDir,
-          ipamDir: path.join(nodeDir, 'ipam'),
-        };
-        await createNode(node.netns, state.fabric.netns, name, node.address);
-        state.nodes.push(node);
-        await saveState(state);
-        log(`node ${name}: ${node.netns}, ${NODE_UNDERLAY} ${node.address}`);
-      }
-
-      if (agentBinary) {
+      for (let i = 1; i <= nodes; i++) await lab.createNode(log);
+      if (profile.agents) {
         // All at once, like a cluster coming up: the store must hand out distinct subnets.
-        await Promise.all(
-          state.nodes.map(async (node) => {
-            const agent = agentArgs(node, {
-              binary: agentBinary,
-              storeSpec: state.storeSpec!,
-              networkConfigFile: state.networkConfigFile!,
-              reconcilePeriod: opts.reconcilePeriod ?? '10s',
-            });
-            node.agent = agent;
-            node.agent = await startAgent(node, agent);
-          }),
-        );
-        await saveState(state);
-        for (const node of state.nodes) {
-          const lease = await lab.leaseFile(node);
-          log(`podnetd on ${node.name}: pid ${node.agent!.pid}, ready, subnet ${lease?.subnets?.ipv4 ?? '?'}`);
-        }
+        await Promise.all(state.nodes.map((node) => lab.runAgent(node, state.reconcilePeriod!, log)));
       }
-
-      const cniPath = [path.dirname(cniBinary)];
-      for (const node of state.nodes) {
-        for (let j = 1; j <= pods; j++) {
-          const pod = await createPod(state, node, `p${j}`, cniBinary, cniPath, async (p) => {
-            if (!state.pods.includes(p)) state.pods.push(p);
-            await saveState(state);
-          });
-          log(`pod ${node.name}/${pod.name}: ${pod.netns}, ${pod.ifname} ${pod.ip}`);
-        }
-      }
+      for (const node of state.nodes) await lab.addPods(node.name, pods, log);
       return lab;
     } catch (err) {
       await sweepLabs(id, path.dirname(dir)).catch(() => {});
@@ -179,6 +137,71 @@ export class ClusterLab {
   /** Removes this lab entirely. */
   async down(): Promise<void> {
     await sweepLabs(this.state.id, path.dirname(this.state.dir));
+  }
+
+  /**
+   * Adds node `n<k>` (the next free index) to the fabric; with `agent`, starts its podnetd (a
+   * node joining a running cluster). Returns the node's record.
+   */
+  async addNode(opts: { agent?: boolean; reconcilePeriod?: string; log?: (line: string) => void } = {}): Promise<NodeRecord> {
+    const node = await this.createNode(opts.log ?? (() => {}));
+    if (opts.agent ?? BACKENDS[this.state.backend].agents) await this.runAgent(node, opts.reconcilePeriod ?? this.state.reconcilePeriod ?? '10s', opts.log ?? (() => {}));
+    return node;
+  }
+
+  private async createNode(log: (line: string) => void): Promise<NodeRecord> {
+    const state = this.state;
+    const index = state.nodes.length + 1;
+    const name = `n${index}`;
+    const nodeDir = path.join(state.dir, name);
+    await mkdir(nodeDir, { recursive: true });
+    const node: NodeRecord = {
+      name,
+      netns: `${state.id}-${name}`,
+      underlay: NODE_UNDERLAY,
+      address: nodeAddress(index),
+      dir: nodeDir,
+      ipamDir: path.join(nodeDir, 'ipam'),
+    };
+    await createNode(node.netns, state.fabric.netns, name, node.address);
+    state.nodes.push(node);
+    await saveState(state);
+    log(`node ${name}: ${node.netns}, ${NODE_UNDERLAY} ${node.address}`);
+    return node;
+  }
+
+  private async runAgent(node: NodeRecord, reconcilePeriod: string, log: (line: string) => void): Promise<void> {
+    const agent = agentArgs(node, {
+      binary: executable('podnetd'),
+      storeSpec: this.state.storeSpec!,
+      networkConfigFile: this.state.networkConfigFile!,
+      reconcilePeriod,
+    });
+    node.agent = agent;
+    await saveState(this.state);
+    node.agent = await startAgent(node, agent);
+    await saveState(this.state);
+    const lease = await this.leaseFile(node);
+    log(`podnetd on ${node.name}: pid ${node.agent.pid}, ready, subnet ${lease?.subnets?.ipv4 ?? '?'}`);
+  }
+
+  /** Adds `count` pods to node `name` (CNI ADD in the node's namespace, as its runtime would). */
+  async addPods(name: string, count: number, log: (line: string) => void = () => {}): Promise<PodRecord[]> {
+    const state = this.state;
+    const node = this.node(name);
+    const cniBinary = executable(BACKENDS[state.backend].executable);
+    const cniPath = [path.dirname(cniBinary)];
+    const made: PodRecord[] = [];
+    const first = this.podsOf(name).length + 1;
+    for (let j = first; j < first + count; j++) {
+      const pod = await createPod(state, node, `p${j}`, cniBinary, cniPath, async (p) => {
+        if (!state.pods.includes(p)) state.pods.push(p);
+        await saveState(state);
+      });
+      made.push(pod);
+      log(`pod ${node.name}/${pod.name}: ${pod.netns}, ${pod.ifname} ${pod.ip}`);
+    }
+    return made;
   }
 
   node(name: string): NodeRecord {
@@ -249,6 +272,13 @@ export class ClusterLab {
   async podnetd(name: string, args: readonly string[]) {
     const node = this.node(name);
     return run('ip', ['netns', 'exec', node.netns, executable('podnetd'), ...args], { timeoutMs: 30_000 });
+  }
+
+  /** The flags that name `node`'s agent identity and store, for one-shot podnetd commands (teardown). */
+  agentStoreArgs(node: NodeRecord): string[] {
+    const args = node.agent?.args ?? [];
+    const keep = new Set(['--node', '--store', '--network-config', '--underlay', '--lease-file']);
+    return args.flatMap((a, i) => (keep.has(a) && args[i + 1] !== undefined ? [a, args[i + 1]!] : []));
   }
 
   async stopEtcd(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {

@@ -64,6 +64,8 @@ export interface LabState {
   storeSpec?: string;
   /** The flannel-style network config file given to every agent. */
   networkConfigFile?: string;
+  /** The agents' `--reconcile-period`. */
+  reconcilePeriod?: string;
   /** The CNI network name (conflist `name`). */
   cniNetwork: string;
   /** The static pod subnet of the single-node bridge lab. */

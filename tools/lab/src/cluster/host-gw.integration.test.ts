@@ -1,0 +1,183 @@
+// Lab e2e for issue 7: 3 nodes × 2 pods, host-gw, one real podnetd per node, on the embedded
+// `local` store and on a real etcd (Debian's etcd-server inside the lab's fabric namespace).
+// One lab per store is shared by the scenarios below, in order; every name starts with `pnl-`
+// and the lab is swept in afterAll whatever happened. Agents reconcile every second here.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../exec.js';
+import { listNetns } from '../netns.js';
+import { ClusterLab, type NodeStatus } from './lab.js';
+import { alive } from './process.js';
+import { monitorRoutes, pingSeries } from './traffic.js';
+import { sweepLabs } from './sweep.js';
+import type { NodeRecord } from './state.js';
+
+const PREFIX = 'pnl-';
+let stateRoot = '';
+beforeAll(async () => {
+  stateRoot = await mkdtemp(path.join(os.tmpdir(), 'pnl-state-'));
+});
+afterAll(async () => {
+  await sweepLabs(PREFIX, stateRoot);
+  await rm(stateRoot, { recursive: true, force: true });
+});
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for: ${what}`);
+    await sleep(100);
+  }
+}
+
+describe.each(['local', 'etcd'] as const)('host-gw lab, 3 nodes × 2 pods, store %s', (store) => {
+  let lab: ClusterLab;
+  const subnet = async (node: NodeRecord): Promise<string> => {
+    const s = (await lab.leaseFile(node))?.subnets?.ipv4;
+    if (!s) throw new Error(`${node.name} has no lease file`);
+    return s;
+  };
+  /** The route every other node must have towards `node`. */
+  const routeTo = async (node: NodeRecord): Promise<string> => `${await subnet(node)} via ${node.address} dev eth0`;
+  const others = (node: NodeRecord): NodeRecord[] => lab.state.nodes.filter((n) => n !== node);
+
+  beforeAll(async () => {
+    lab = await ClusterLab.up({ prefix: `${PREFIX}${store[0]}`, stateRoot, nodes: 3, pods: 2, store, reconcilePeriod: '1s' });
+  }, 120_000);
+  afterAll(async () => {
+    await lab?.down();
+  });
+
+  it('gives every node a distinct subnet, and routes each peer subnet via that peer only (protocol 83)', async () => {
+    const subnets = await Promise.all(lab.state.nodes.map(subnet));
+    expect(new Set(subnets).size).toBe(3);
+    for (const node of lab.state.nodes) {
+      const want = await Promise.all(others(node).map(routeTo));
+      expect(await lab.agentRoutes(node)).toEqual(want.sort());
+    }
+    const status: NodeStatus[] = await lab.status();
+    expect(status.map((s) => [s.agent?.alive, s.agent?.healthz, s.agent?.readyz])).toEqual(Array(3).fill([true, 200, 200]));
+  });
+
+  it('passes the full matrix: pod ↔ pod on one node and across nodes, node → local and remote pod, no NAT', async () => {
+    const m = await lab.matrix();
+    const count = (kind: string): number => m.cells.filter((c) => c.kind === kind && c.ok).length;
+    expect(m.cells.filter((c) => !c.ok)).toEqual([]);
+    expect([count('same-node'), count('cross-node'), count('node-local'), count('node-remote')]).toEqual([6, 24, 6, 12]);
+    // A node reaching a remote pod is seen from its own underlay address.
+    expect(m.cells.filter((c) => c.kind === 'node-remote').every((c) => lab.state.nodes.some((n) => n.address === c.expected))).toBe(true);
+  });
+
+  it('removes a stale route of its protocol at the next reconcile, and leaves a route of another protocol alone', async () => {
+    const [n1] = lab.state.nodes as [NodeRecord];
+    await run('ip', ['-n', n1.netns, 'route', 'add', '10.244.250.0/24', 'via', lab.state.nodes[2]!.address, 'proto', '83']);
+    await run('ip', ['-n', n1.netns, 'route', 'add', '10.244.251.0/24', 'via', lab.state.nodes[2]!.address, 'proto', 'static']);
+    try {
+      await waitFor('the stale protocol-83 route to be removed', async () => !(await lab.routes(n1, 83)).some((r) => r.dst === '10.244.250.0/24'));
+      expect((await lab.routes(n1, 'static')).map((r) => r.dst)).toEqual(['10.244.251.0/24']);
+      expect(await lab.agentRoutes(n1)).toEqual((await Promise.all(others(n1).map(routeTo))).sort());
+    } finally {
+      await run('ip', ['-n', n1.netns, 'route', 'del', '10.244.251.0/24']);
+      await run('ip', ['-n', n1.netns, 'route', 'del', '10.244.250.0/24']);
+    }
+  });
+
+  it('restores a route deleted by hand', async () => {
+    const [n1, n2] = lab.state.nodes as [NodeRecord, NodeRecord];
+    const route = await routeTo(n2);
+    await run('ip', ['-n', n1.netns, 'route', 'del', await subnet(n2)]);
+    expect(await lab.agentRoutes(n1)).not.toContain(route);
+    await waitFor(`${route} back on ${n1.name}`, async () => (await lab.agentRoutes(n1)).includes(route));
+  });
+
+  it.each(['SIGTERM', 'SIGKILL'] as const)('keeps the subnet across an agent restart (%s), and a ping across nodes meanwhile loses nothing', async (signal) => {
+    const [n1, n2] = lab.state.nodes as [NodeRecord, NodeRecord];
+    const from = lab.podsOf(n1.name)[0]!;
+    const to = lab.podsOf(n2.name)[0]!;
+    const before = await subnet(n2);
+    const routesBefore = await Promise.all(lab.state.nodes.map((n) => lab.agentRoutes(n)));
+    const ping = pingSeries(from.netns, to.ip!, 40, 0.2);
+    await sleep(1_000);
+    await lab.stopAgent(n2.name, signal);
+    // Stopped: the data plane stays (its routes are still there).
+    expect(await lab.agentRoutes(n2)).toEqual(routesBefore[1]);
+    await lab.startAgent(n2.name);
+    const result = await ping;
+    expect(result.received, result.output).toBe(result.transmitted);
+    expect(result.transmitted).toBe(40);
+    expect(await subnet(n2)).toBe(before);
+    expect(await Promise.all(lab.state.nodes.map((n) => lab.agentRoutes(n)))).toEqual(routesBefore);
+  }, 60_000);
+
+  if (store === 'etcd') {
+    it('survives an etcd restart under running agents: they reconnect with no route churn', async () => {
+      const routesBefore = await Promise.all(lab.state.nodes.map((n) => lab.agentRoutes(n)));
+      const monitors = await Promise.all(lab.state.nodes.map((n) => monitorRoutes(n.netns)));
+      await lab.stopEtcd('SIGTERM');
+      // Several periodic reconciles run while the store is away (period 1 s).
+      await sleep(3_000);
+      await lab.startEtcd();
+      await sleep(3_000);
+      const events = await Promise.all(monitors.map((m) => m.stop()));
+      expect(events).toEqual([[], [], []]);
+      expect(await Promise.all(lab.state.nodes.map((n) => lab.agentRoutes(n)))).toEqual(routesBefore);
+      expect((await lab.status()).map((s) => s.agent?.readyz)).toEqual([200, 200, 200]);
+    }, 60_000);
+  }
+
+  it(
+    store === 'etcd'
+      ? 'resumes watches after a compaction: a node that joins while an agent is frozen, then history compacted and etcd restarted, is still programmed everywhere'
+      : 'programs a node that joins on every node, and the new node routes to every peer',
+    async () => {
+      const n1 = lab.state.nodes[0]!;
+      if (store === 'etcd') process.kill(n1.agent!.pid, 'SIGSTOP');
+      let n4: NodeRecord;
+      try {
+        n4 = await lab.addNode({ reconcilePeriod: '1s' });
+        if (store === 'etcd') {
+          // n1's watch is behind n4's lease; compaction removes that history, the restart cuts
+          // n1's stream, so on resume it must re-list (a resync) instead of replaying.
+          await lab.compactEtcd();
+          await lab.stopEtcd('SIGTERM');
+          await lab.startEtcd();
+        }
+      } finally {
+        if (store === 'etcd') process.kill(n1.agent!.pid, 'SIGCONT');
+      }
+      const route = await routeTo(n4);
+      for (const node of others(n4)) {
+        await waitFor(`${route} on ${node.name}`, async () => (await lab.agentRoutes(node)).includes(route), 15_000);
+      }
+      expect(await lab.agentRoutes(n4)).toEqual((await Promise.all(others(n4).map(routeTo))).sort());
+      const [pod] = await lab.addPods(n4.name, 1);
+      const r = await pingSeries(lab.podsOf('n1')[0]!.netns, pod!.ip!, 3, 0.2);
+      expect(r.received).toBe(3);
+    },
+    90_000,
+  );
+
+  it('removes the routes of a node that leaves (agent stopped, lease released) from every other node', async () => {
+    const n4 = lab.node('n4');
+    const route = await routeTo(n4);
+    await lab.stopAgent(n4.name, 'SIGTERM');
+    const r = await lab.podnetd(n4.name, ['teardown', '--release', ...lab.agentStoreArgs(n4)]);
+    expect(r.code, r.stderr).toBe(0);
+    for (const node of others(n4)) {
+      await waitFor(`${route} gone from ${node.name}`, async () => !(await lab.agentRoutes(node)).includes(route), 15_000);
+    }
+    // The leaver's own routes are gone too (teardown removes what the agent installed).
+    expect(await lab.agentRoutes(n4)).toEqual([]);
+  }, 60_000);
+
+  it('down removes every namespace, process and directory of the lab', async () => {
+    const pids = lab.state.nodes.flatMap((n) => (n.agent ? [n.agent.pid] : []));
+    await lab.down();
+    expect((await listNetns()).filter((n) => n.startsWith(lab.id))).toEqual([]);
+    for (const pid of pids) expect(await alive(pid)).toBe(false);
+    await expect(import('node:fs/promises').then((fs) => fs.stat(lab.state.dir))).rejects.toThrow();
+  });
+});
