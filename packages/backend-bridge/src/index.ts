@@ -9,7 +9,7 @@ export { createBridgePodHalf } from './pod-half.js';
 export type { BridgePodHalfOptions } from './context.js';
 export { parseBridgeConfig } from './config.js';
 export type { BridgeConfig, ParseOptions } from './config.js';
-export { attachmentDigest, hostVethName, ownedBy, ownedByNetwork, ownerAlias, parseOwnerAlias, parseOwnership } from './host-veth.js';
+export { attachmentDigest, hostVethName, networkDigest, ownedBy, ownedByNetwork, ownerAlias, parseOwnerAlias, parseOwnership } from './host-veth.js';
 export type { VethOwner, VethOwnership } from './host-veth.js';
 export { Masquerade, masqTableName, ownerComment } from './masquerade.js';
 export type { MasqEntry, MasqOwner } from './masquerade.js';
