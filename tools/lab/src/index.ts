@@ -10,3 +10,14 @@ export { links, link, addresses, routes, nftTables, nftRuleset, sysctl, mentions
 export type { KernelLink, KernelAddress, KernelRoute } from './kernel.js';
 export { ping, PeerEcho } from './probe.js';
 export { repoRoot, executable } from './binaries.js';
+export { ClusterLab, DEFAULT_LAB_PREFIX, AGENT_ROUTE_PROTOCOL, CLUSTER_NETWORK } from './cluster/lab.js';
+export type { UpOptions, NodeStatus, KernelRouteRow } from './cluster/lab.js';
+export { runMatrix, renderMatrix } from './cluster/matrix.js';
+export type { Matrix, MatrixCell, CellKind } from './cluster/matrix.js';
+export { renderStatus } from './cluster/render.js';
+export { sweepLabs } from './cluster/sweep.js';
+export type { SweepReport } from './cluster/sweep.js';
+export { DEFAULT_STATE_ROOT } from './cluster/state.js';
+export type { LabState, NodeRecord, PodRecord, AgentRecord, EtcdRecord, LabBackend, LabStoreKind } from './cluster/state.js';
+export { pingSeries, monitorRoutes } from './cluster/traffic.js';
+export type { PingSeries, RouteMonitor } from './cluster/traffic.js';

@@ -277,7 +277,7 @@ export class ClusterLab {
   /** The flags that name `node`'s agent identity and store, for one-shot podnetd commands (teardown). */
   agentStoreArgs(node: NodeRecord): string[] {
     const args = node.agent?.args ?? [];
-    const keep = new Set(['--node', '--store', '--network-config', '--underlay', '--lease-file']);
+    const keep = new Set(['--node', '--store', '--underlay', '--lease-file']);
     return args.flatMap((a, i) => (keep.has(a) && args[i + 1] !== undefined ? [a, args[i + 1]!] : []));
   }
 
