@@ -30,6 +30,11 @@ export interface AcquireRequest {
   backend: { type: string; data?: Record<string, unknown> };
   /** Lease lifetime; the holder renews well before (at a third of it). */
   ttlMs: number;
+  /**
+   * The subnets the node held before as it knows them (its lease file), tried when the store
+   * itself remembers none for this node (e.g. a store that was wiped). Optional.
+   */
+  previous?: LeaseSubnets;
 }
 
 export type LeaseEvent =
@@ -47,6 +52,12 @@ export interface LeaseEventBatch {
    * watcher was last told, so applying them still converges.
    */
   resync: boolean;
+  /**
+   * With `resync` (and the first batch of a watch from 0): every live lease at `revision`, so a
+   * watcher that cannot trust its own view (it started from a revision it no longer has state
+   * for) can replace it whole. Optional.
+   */
+  snapshot?: Lease[];
 }
 
 export interface LeaseWatch {
