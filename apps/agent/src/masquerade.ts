@@ -1,8 +1,7 @@
 // The node's NAT and forward rules, as flannel sets them, in nftables: one table per family
 // (`ip podnet`, `ip6 podnet`), each replaced whole in one `nft -f -` transaction.
 //
-//   table ip podnet {
-//     comment "podnetd <hash of the rules>"
+//   table ip podnet {                                       every rule: comment "podnetd <hash>"
 //     chain postrouting { type nat hook postrouting priority srcnat; policy accept;
 //       meta mark & 0x4000 == 0x4000 return                  kube-proxy marked it: it masquerades
 //       ip saddr <cluster> ip daddr <cluster> return           pod ↔ pod: never NAT
@@ -17,8 +16,8 @@
 // node addresses back, so podnet keeps the node's own address, as the lab matrix checks.)
 // The forward chain only accepts; a DROP policy in another base chain of the forward hook
 // (iptables' FORWARD) still applies after it — forward-accept.ts handles that one.
-// The table comment carries a hash of the rules, so the periodic check (one `nft -j list`) sees
-// a missing table, a changed rule set or a flushed chain and re-applies.
+// Every rule's comment carries a hash of the rule set, so the periodic check (one `nft -j list`)
+// sees a missing table, a changed rule set or a flushed chain and re-applies.
 import { createHash } from 'node:crypto';
 import { parseCidr } from '@podnet/core/netlink';
 import type { NftRunner } from '@podnet/backend-bridge';
@@ -54,25 +53,27 @@ export function familyTable(family: 4 | 6, network: string, options: NatRulesOpt
   const nf = family === 4 ? 'ip' : 'ip6';
   const net = canonical(network, family);
   const multicast = family === 4 ? '224.0.0.0/4' : 'ff00::/8';
-  const chains: string[] = [];
-  const rules: Record<string, number> = {};
+  const chains: Array<{ name: string; head: string; rules: string[] }> = [];
   if (options.masquerade) {
-    const nat = [
-      'meta mark & 0x00004000 == 0x00004000 return',
-      `${nf} saddr ${net} ${nf} daddr ${net} return`,
-      `${nf} saddr ${net} ${nf} daddr ${multicast} return`,
-      `${nf} saddr ${net} masquerade fully-random`,
-    ];
-    rules['postrouting'] = nat.length;
-    chains.push(`  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n${nat.map((r) => `    ${r}\n`).join('')}  }`);
+    chains.push({
+      name: 'postrouting',
+      head: 'type nat hook postrouting priority srcnat; policy accept;',
+      rules: [
+        'meta mark & 0x00004000 == 0x00004000 return',
+        `${nf} saddr ${net} ${nf} daddr ${net} return`,
+        `${nf} saddr ${net} ${nf} daddr ${multicast} return`,
+        `${nf} saddr ${net} masquerade fully-random`,
+      ],
+    });
   }
-  const fwd = [`${nf} saddr ${net} accept`, `${nf} daddr ${net} accept`];
-  rules['forward'] = fwd.length;
-  chains.push(`  chain forward {\n    type filter hook forward priority filter - 1; policy accept;\n${fwd.map((r) => `    ${r}\n`).join('')}  }`);
-  const body = chains.join('\n');
-  const comment = `podnetd ${createHash('sha256').update(`${nf}\n${body}`).digest('hex').slice(0, 16)}`;
+  chains.push({ name: 'forward', head: 'type filter hook forward priority filter - 1; policy accept;', rules: [`${nf} saddr ${net} accept`, `${nf} daddr ${net} accept`] });
+  const rules = Object.fromEntries(chains.map((c) => [c.name, c.rules.length]));
+  // Every rule carries the hash of the whole rule set (nft's JSON listing shows rule comments,
+  // not table comments in 1.0.6), so one listing tells a changed or partly deleted set apart.
+  const comment = `podnetd ${createHash('sha256').update(JSON.stringify([nf, chains])).digest('hex').slice(0, 16)}`;
+  const body = chains.map((c) => `  chain ${c.name} {\n    ${c.head}\n${c.rules.map((r) => `    ${r} comment "${comment}"\n`).join('')}  }`).join('\n');
   // `add` + `delete` + the full table: one transaction that replaces whatever was there.
-  const script = `add table ${nf} ${NFT_TABLE}\ndelete table ${nf} ${NFT_TABLE}\ntable ${nf} ${NFT_TABLE} {\n  comment "${comment}"\n${body}\n}\n`;
+  const script = `add table ${nf} ${NFT_TABLE}\ndelete table ${nf} ${NFT_TABLE}\ntable ${nf} ${NFT_TABLE} {\n  comment "podnetd: masquerade and forward rules for the cluster network"\n${body}\n}\n`;
   return { family: nf, script, comment, rules };
 }
 
@@ -88,16 +89,16 @@ async function matches(nft: NftRunner, t: FamilyTable): Promise<boolean> {
   const json = await nft.listJson(`list table ${t.family} ${NFT_TABLE}`);
   if (json === undefined) return false;
   const items = (json as { nftables?: unknown[] }).nftables ?? [];
-  let comment: unknown;
   const counts: Record<string, number> = {};
   const chains = new Set<string>();
   for (const item of items) {
-    const o = item as { table?: { comment?: unknown }; chain?: { name?: string }; rule?: { chain?: string } };
-    if (o.table) comment = o.table.comment;
+    const o = item as { chain?: { name?: string }; rule?: { chain?: string; comment?: unknown } };
     if (o.chain?.name) chains.add(o.chain.name);
-    if (o.rule?.chain) counts[o.rule.chain] = (counts[o.rule.chain] ?? 0) + 1;
+    if (o.rule?.chain) {
+      if (o.rule.comment !== t.comment) return false;
+      counts[o.rule.chain] = (counts[o.rule.chain] ?? 0) + 1;
+    }
   }
-  if (comment !== t.comment) return false;
   if (chains.size !== Object.keys(t.rules).length) return false;
   return Object.entries(t.rules).every(([chain, n]) => counts[chain] === n);
 }
