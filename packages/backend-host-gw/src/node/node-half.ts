@@ -6,7 +6,7 @@ import type { NodeEnvironment, NodeHalf, NodeHalfFactory, NodeLease, NodeReconci
 import { NetlinkSocket, RT_TABLE_MAIN, listAddresses, routeWhat } from '@podnet/core/netlink';
 import { NetNS } from '@podnet/core/netns';
 import { reconcileRoutes } from '@podnet/core/route';
-import { peerRoutes } from './routes.js';
+import { ParseCache, peerRoutes } from './routes.js';
 import type { Skipped } from './routes.js';
 
 /** rtm_protocol values below this are the kernel's own (unspec, redirect, kernel, boot, static). */
@@ -21,6 +21,7 @@ export class HostGwNodeHalf implements NodeHalf {
   #socket: NetlinkSocket | undefined;
   /** What was last reported as skipped, so each problem is logged when it starts and when it ends. */
   #skipped = new Map<string, string>();
+  readonly #parsed = new ParseCache();
 
   constructor(env: NodeEnvironment) {
     const { underlay, routeProtocol } = env;
@@ -39,7 +40,7 @@ export class HostGwNodeHalf implements NodeHalf {
     const { underlay, routeProtocol } = this.#env;
     return this.#withSocket((sock) => {
       const addresses = listAddresses(sock, { index: underlay.index }).filter((a) => !a.dadFailed);
-      const { routes, skipped } = peerRoutes(local, peers, { name: underlay.name, index: underlay.index, addresses });
+      const { routes, skipped } = peerRoutes(local, peers, { name: underlay.name, index: underlay.index, addresses }, this.#parsed);
       this.#logSkipped(skipped);
       const result = reconcileRoutes(sock, routes, { protocol: routeProtocol, table: RT_TABLE_MAIN });
       const errors = [

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseIp } from '@podnet/core/netlink';
-import { contains, hasHostBits, overlaps, parsePrefix, prefixOf } from './prefix.js';
+import { contains, overlaps, parsePrefix, prefixOf } from './prefix.js';
 
 describe('prefix', () => {
   it('parses only CIDRs with an explicit length, naming the network canonically', () => {
@@ -25,8 +25,9 @@ describe('prefix', () => {
     expect(overlaps(parsePrefix('10.244.0.0/16')!, parsePrefix('10.244.7.0/24')!)).toBe(true);
     expect(overlaps(parsePrefix('10.244.7.0/24')!, parsePrefix('10.244.0.0/16')!)).toBe(true);
     expect(overlaps(parsePrefix('10.244.7.0/24')!, parsePrefix('10.244.8.0/24')!)).toBe(false);
-    expect(hasHostBits(parsePrefix('10.244.7.1/24')!)).toBe(true);
-    expect(hasHostBits(parsePrefix('10.244.7.0/24')!)).toBe(false);
-    expect(hasHostBits(parsePrefix('fd00::1/127')!)).toBe(true);
+    expect(parsePrefix('10.244.7.1/24')).toMatchObject({ hostBits: true, address: '10.244.7.1', text: '10.244.7.0/24' });
+    expect(parsePrefix('10.244.7.0/24')?.hostBits).toBe(false);
+    expect(parsePrefix('fd00::1/127')?.hostBits).toBe(true);
+    expect(parsePrefix('fd00::/127')?.hostBits).toBe(false);
   });
 });

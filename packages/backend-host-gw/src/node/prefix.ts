@@ -9,8 +9,12 @@ export interface Prefix {
   /** The address as written (host bits kept: an interface address). */
   bytes: Uint8Array;
   length: number;
-  /** `192.168.1.0/24`, for messages. */
+  /** The address's canonical text, host bits kept (`192.168.1.7`). */
+  address: string;
+  /** The network's canonical CIDR text (`192.168.1.0/24`). */
   text: string;
+  /** Bits set past the length (`10.1.0.1/16`): the kernel refuses such a route destination. */
+  hostBits: boolean;
 }
 
 /** `'10.1.0.0/16'` → Prefix, undefined for anything that is not a CIDR with an explicit length. */
@@ -23,7 +27,15 @@ export function parsePrefix(cidr: string): Prefix | undefined {
 /** An address and prefix length (an interface address) → its prefix. */
 export function prefixOf(address: string, length: number): Prefix {
   const bytes = parseIp(address);
-  return { family: bytes.length === 4 ? 4 : 6, bytes, length, text: `${networkText(bytes, length)}/${length}` };
+  const network = networkBytes(bytes, length);
+  return {
+    family: bytes.length === 4 ? 4 : 6,
+    bytes,
+    length,
+    address: formatIp(bytes),
+    text: `${formatIp(network)}/${length}`,
+    hostBits: !samePrefix(network, bytes, bytes.length * 8),
+  };
 }
 
 /** Whether the first `length` bits of `a` and `b` (same family) agree. */
@@ -46,16 +58,8 @@ export function overlaps(a: Prefix, b: Prefix): boolean {
   return a.family === b.family && samePrefix(a.bytes, b.bytes, Math.min(a.length, b.length));
 }
 
-/** Bits set past the prefix length (`10.1.0.1/16`): the kernel refuses such a route destination. */
-export function hasHostBits(p: Prefix): boolean {
-  for (let bit = p.length; bit < p.bytes.length * 8; bit++) {
-    if (((p.bytes[bit >> 3] ?? 0) & (0x80 >> (bit & 7))) !== 0) return true;
-  }
-  return false;
-}
-
-function networkText(bytes: Uint8Array, length: number): string {
+function networkBytes(bytes: Uint8Array, length: number): Uint8Array {
   const b = Uint8Array.from(bytes);
   for (let bit = length; bit < b.length * 8; bit++) b[bit >> 3] = (b[bit >> 3] ?? 0) & ~(0x80 >> (bit & 7));
-  return formatIp(b);
+  return b;
 }

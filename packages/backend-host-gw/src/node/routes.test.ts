@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeLease } from '@podnet/core/backend';
-import { peerRoutes } from './routes.js';
+import { ParseCache, peerRoutes } from './routes.js';
 import type { Underlay } from './routes.js';
 
 const underlay: Underlay = {
@@ -87,5 +87,17 @@ describe('peerRoutes', () => {
     const { routes, skipped } = peerRoutes(local, peers, underlay);
     expect(skipped).toEqual([]);
     expect(new Set(routes.map((r) => r.dst)).size).toBe(5000);
+  });
+
+  it('reuses what an earlier pass parsed, and forgets what two passes did not use', () => {
+    const cache = new ParseCache();
+    const first = cache.get('10.244.2.0/24');
+    cache.rotate();
+    expect(cache.get('10.244.2.0/24'), 'the same object: not parsed again').toBe(first);
+    cache.rotate();
+    cache.rotate();
+    expect(cache.get('10.244.2.0/24')).not.toBe(first);
+    expect(cache.get('192.168.50.2')).toMatchObject({ length: 32, address: '192.168.50.2' });
+    expect(cache.get('not-an-ip')).toBeUndefined();
   });
 });

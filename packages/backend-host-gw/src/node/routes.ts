@@ -10,7 +10,7 @@
 // choice does not flap with the order peers arrive in), and a next hop that is this node itself.
 import type { NodeLease } from '@podnet/core/backend';
 import type { DesiredRoute } from '@podnet/core/route';
-import { contains, hasHostBits, overlaps, parsePrefix, prefixOf } from './prefix.js';
+import { contains, overlaps, parsePrefix, prefixOf } from './prefix.js';
 import type { Prefix } from './prefix.js';
 
 export interface Underlay {
@@ -30,10 +30,36 @@ export interface PeerRoutes {
   skipped: Skipped[];
 }
 
-export function peerRoutes(local: NodeLease, peers: readonly NodeLease[], underlay: Underlay): PeerRoutes {
+/**
+ * Parsed addresses and subnets, kept from one reconcile to the next: peers rarely change, so a
+ * steady-state pass parses nothing. Two generations: what the last pass used survives one more
+ * pass, anything older is dropped (bounded by the peers of two passes).
+ */
+export class ParseCache {
+  #current = new Map<string, Prefix | undefined>();
+  #previous = new Map<string, Prefix | undefined>();
+
+  /** A CIDR (`10.1.0.0/16`) or, without `/`, an address as a full-length prefix. */
+  get(text: string): Prefix | undefined {
+    if (this.#current.has(text)) return this.#current.get(text);
+    const p = this.#previous.has(text)
+      ? this.#previous.get(text)
+      : parsePrefix(text.includes('/') ? text : `${text}/${text.includes(':') ? 128 : 32}`);
+    this.#current.set(text, p);
+    return p;
+  }
+
+  /** End of a pass. */
+  rotate(): void {
+    this.#previous = this.#current;
+    this.#current = new Map();
+  }
+}
+
+export function peerRoutes(local: NodeLease, peers: readonly NodeLease[], underlay: Underlay, cache = new ParseCache()): PeerRoutes {
   const connected = underlay.addresses.map((a) => prefixOf(a.address, a.prefixLength));
-  const own = new Set(connected.map((p) => p.bytes.join('.')));
-  const localSubnets = local.subnets.map(parsePrefix).filter((p): p is Prefix => p !== undefined);
+  const own = new Set(connected.map((p) => p.address));
+  const localSubnets = local.subnets.map((s) => (s.includes('/') ? cache.get(s) : undefined)).filter((p): p is Prefix => p !== undefined);
   const routes: DesiredRoute[] = [];
   const skipped: Skipped[] = [];
   const claimedBy = new Map<string, string>();
@@ -45,9 +71,9 @@ export function peerRoutes(local: NodeLease, peers: readonly NodeLease[], underl
       skipped.push({ node: peer.node, reason: 'is this node (its own lease among the peers)' });
       continue;
     }
-    const hops = peer.nodeIps.map((ip) => ({ ip, prefix: parsePrefix(`${ip}/${ip.includes(':') ? 128 : 32}`) }));
+    const hops = peer.nodeIps.map((ip) => ({ ip, prefix: ip.includes('/') ? undefined : cache.get(ip) }));
     for (const subnet of peer.subnets) {
-      const dst = parsePrefix(subnet);
+      const dst = subnet.includes('/') ? cache.get(subnet) : undefined;
       const skip = (reason: string): void => {
         skipped.push({ node: peer.node, reason: `subnet ${subnet}: ${reason}` });
       };
@@ -55,7 +81,7 @@ export function peerRoutes(local: NodeLease, peers: readonly NodeLease[], underl
         skip('not a CIDR');
         continue;
       }
-      if (hasHostBits(dst)) {
+      if (dst.hostBits) {
         skip(`not a network address (expected ${dst.text})`);
         continue;
       }
@@ -83,18 +109,15 @@ export function peerRoutes(local: NodeLease, peers: readonly NodeLease[], underl
         );
         continue;
       }
-      if (own.has(onLink.prefix!.bytes.join('.'))) {
+      if (own.has(onLink.prefix!.address)) {
         skip(`node address ${onLink.ip} is this node's own`);
         continue;
       }
       claimedBy.set(dst.text, peer.node);
-      routes.push({ dst: address(dst), dstLen: dst.length, gateway: address(onLink.prefix!), oif: underlay.index });
+      routes.push({ dst: dst.address, dstLen: dst.length, gateway: onLink.prefix!.address, oif: underlay.index });
     }
   }
+  cache.rotate();
   return { routes, skipped };
 }
 
-/** The canonical address text of a prefix's network (`10.1.0.0` of `10.1.0.0/16`). */
-function address(p: Prefix): string {
-  return p.text.slice(0, p.text.indexOf('/'));
-}
