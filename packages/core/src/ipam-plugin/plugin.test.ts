@@ -1,7 +1,7 @@
 // The standalone podnet-ipam plugin through the real skel, in-process: env + stdin in, stdout and
 // exit code out, as a runtime sees it.
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rename, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { runPlugin } from '../cni/skel.js';
 import { IpamStore, list, parseStoreLocation } from '../ipam/index.js';
 import { ipamPlugin } from './plugin.js';
 import { flockStoreLock } from './store-lock.js';
+import { ipamRepairMain } from './repair-command.js';
 
 let dataDir: string;
 beforeEach(async () => {
@@ -142,11 +143,11 @@ describe('podnet-ipam plugin', () => {
     }
   });
 
-  it('every call waits on the flock sidecar <dataDir>/<network>.lock first: held past lockTimeoutMs is code 11', async () => {
+  it('every call waits on the flock sidecar <dataDir>/.locks/<network> first: held past lockTimeoutMs is code 11', async () => {
     const conf = netconf({}, { lockTimeoutMs: 50 });
     const path = parseStoreLocation(conf).path;
     expect((await call('ADD', conf)).code).toBe(0);
-    expect(existsSync(join(dataDir, 'pnt-ipam-net.lock'))).toBe(true);
+    expect(existsSync(join(dataDir, '.locks', 'pnt-ipam-net'))).toBe(true);
     const unlock = await flockStoreLock(path, 1_000);
     try {
       for (const command of ['ADD', 'DEL']) {
@@ -166,5 +167,62 @@ describe('podnet-ipam plugin', () => {
     const down = await call('STATUS', netconf({ cniVersion: '1.1.0' }, { dataDir: join(dataDir, 'file') }));
     expect(down.json).toMatchObject({ code: 50, msg: `IPAM store ${join(dataDir, 'file', 'pnt-ipam-net')} is not available` });
     expect(String(down.json?.['details'])).toContain('expected a writable ipam.dataDir');
+  });
+
+  it('pns: STATUS is code 50 with the repair in details for a store without CURRENT and for a damaged table', async () => {
+    const conf = netconf({ cniVersion: '1.1.0' });
+    const path = parseStoreLocation(conf).path;
+    for (let i = 0; i < 4; i++) expect((await call('ADD', conf, { CNI_CONTAINERID: `pns-c${i}` })).code).toBe(0);
+    await rename(join(path, 'CURRENT'), join(dataDir, 'CURRENT.saved'));
+    const lost = await call('STATUS', conf);
+    expect(lost.json).toMatchObject({ code: 50, msg: `IPAM store ${path} is damaged` });
+    expect(String(lost.json?.['details'])).toContain('its CURRENT file is missing');
+    expect(String(lost.json?.['details'])).toContain('repair --config');
+    expect((await call('ADD', conf, { CNI_CONTAINERID: 'pns-new' })).json).toMatchObject({ code: 5 });
+    expect((await call('DEL', conf, { CNI_CONTAINERID: 'pns-c0' })).json).toMatchObject({ code: 5 });
+    await rename(join(dataDir, 'CURRENT.saved'), join(path, 'CURRENT'));
+    expect((await call('STATUS', conf)).code).toBe(0);
+    const table = (await readdir(path)).find((f) => f.endsWith('.ldb'));
+    expect(table).toBeDefined();
+    await truncate(join(path, table!), 64);
+    const damaged = await call('STATUS', conf);
+    expect(damaged.json).toMatchObject({ code: 50, msg: `IPAM store ${path} is damaged` });
+    expect(String(damaged.json?.['details'])).toContain(table);
+  });
+
+  it('pns: networks X and X.lock share a dataDir, concurrently, also with an old X.lock sidecar file left', async () => {
+    await writeFile(join(dataDir, 'pns-x.lock'), ''); // the sidecar of network pns-x before .locks/
+    const x = netconf({ name: 'pns-x' });
+    const xLock = netconf({ name: 'pns-x.lock' });
+    const ids = Array.from({ length: 6 }, (_, i) => `pns-c${i}`);
+    const adds = await Promise.all(ids.flatMap((id) => [call('ADD', x, { CNI_CONTAINERID: id }), call('ADD', xLock, { CNI_CONTAINERID: id })]));
+    for (const add of adds) expect(add.code, add.stdout).toBe(0);
+    expect(await list(parseStoreLocation(x))).toHaveLength(12);
+    expect(await list(parseStoreLocation(xLock))).toHaveLength(12);
+    const dels = await Promise.all(ids.flatMap((id) => [call('DEL', x, { CNI_CONTAINERID: id }), call('DEL', xLock, { CNI_CONTAINERID: id })]));
+    for (const del of dels) expect(del.code, del.stdout).toBe(0);
+    expect(await list(parseStoreLocation(x))).toEqual([]);
+    expect(await list(parseStoreLocation(xLock))).toEqual([]);
+  });
+});
+
+describe('pns: podnet-ipam repair --config', () => {
+  it('repairs a store without CURRENT from a conflist, says the live-pod check was not done, and refuses bad arguments', async () => {
+    const conf = netconf();
+    const path = parseStoreLocation(conf).path;
+    for (let i = 0; i < 3; i++) expect((await call('ADD', conf, { CNI_CONTAINERID: `pns-c${i}` })).code).toBe(0);
+    await rm(join(path, 'CURRENT'));
+    const file = join(dataDir, 'net.conflist');
+    const { name, cniVersion, ...plugin } = conf;
+    await writeFile(file, JSON.stringify({ cniVersion, name, plugins: [{ type: 'other' }, plugin] }));
+    let out = '';
+    let err = '';
+    const io = { stdout: (t: string) => (out += t), stderr: (t: string) => (err += t) };
+    expect(await ipamRepairMain(['--config', file], io)).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({ store: path, found: 'lost-current', leveldbRepaired: true, liveChecked: false });
+    expect(err).toContain('live-pod check was NOT done');
+    expect(await list(parseStoreLocation(conf))).toHaveLength(6);
+    expect(await ipamRepairMain(['--bogus'], io)).toBe(2);
+    expect(await ipamRepairMain([], io)).toBe(2);
   });
 });

@@ -63,20 +63,23 @@ export async function ipamGc(args: GcArgs): Promise<void> {
 }
 
 /**
- * STATUS: the config is valid (else its own code, e.g. 7) and the store can be opened and written
- * now; a store that cannot is code 50 "not available", with the reason in details.
+ * STATUS: the config is valid (else its own code, e.g. 7) and the store healthy now: opened (or
+ * created where none is), every entry read back, and written. Anything else is code 50 "not
+ * available" with the reason in details: busy, unwritable, or damaged (then how to repair it).
  */
 export async function ipamStatus(args: StatusArgs): Promise<void> {
   const config = parseIpamConfig(args.config);
   try {
-    await status(config, SESSION);
+    const entries = await status(config, SESSION);
+    args.log?.debug(`ipam: store ${config.path} healthy, ${entries} entries`);
   } catch (err) {
     const reason = err instanceof IpamError ? `${err.message}${err.details ? `: ${err.details}` : ''}` : String(err);
     const busy = err instanceof IpamError && err.code === IpamErrorCode.TryAgainLater;
+    const damaged = err instanceof IpamError && err.damaged;
     throw new CniError(
       ErrorCode.PluginNotAvailable,
-      `IPAM store ${config.path} is not available`,
-      busy ? `${reason} (ADD would wait the same way)` : `${reason}; expected a writable ipam.dataDir (${config.dataDir})`,
+      damaged ? `IPAM store ${config.path} is damaged` : `IPAM store ${config.path} is not available`,
+      busy ? `${reason} (ADD would wait the same way)` : damaged ? reason : `${reason}; expected a writable ipam.dataDir (${config.dataDir})`,
       { cause: err },
     );
   }

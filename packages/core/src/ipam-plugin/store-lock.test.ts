@@ -1,5 +1,5 @@
 // The flock(2) store lock on real files in a temporary directory (koffi under Node).
-import { existsSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,12 +15,13 @@ afterEach(async () => {
 });
 
 describe('flockStoreLock', () => {
-  it('locks <dataDir>/<network>.lock, excludes a second holder until released, and keeps the file', async () => {
+  it('locks <dataDir>/.locks/<network>, excludes a second holder until released, and keeps the file', async () => {
     const store = join(dataDir, 'net1');
-    expect(lockFileOf(`${store}/`)).toBe(`${store}.lock`);
+    const file = join(dataDir, '.locks', 'net1');
+    expect(lockFileOf(`${store}/`)).toBe(file);
     const first = await flockStoreLock(store, 1_000);
     expect(first).toBeTypeOf('function');
-    expect(existsSync(`${store}.lock`)).toBe(true);
+    expect(existsSync(file)).toBe(true);
     // Another open file description (as another process has) cannot take it within its budget.
     expect(await flockStoreLock(store, 20)).toBeUndefined();
     // A different network has its own lock.
@@ -34,10 +35,25 @@ describe('flockStoreLock', () => {
     expect(second).toBeTypeOf('function');
     first?.();
     second?.();
-    expect(existsSync(`${store}.lock`)).toBe(true);
+    expect(existsSync(file)).toBe(true);
   });
 
-  it('fails with the file named when the lock file cannot be created', async () => {
-    await expect(flockStoreLock(join(dataDir, 'missing', 'net1'), 20)).rejects.toMatchObject({ code: 'ENOENT' });
+  it('networks X and X.lock have distinct locks, and neither lock is the other\'s store path', async () => {
+    const x = await flockStoreLock(join(dataDir, 'pns-x'), 20);
+    const xLock = await flockStoreLock(join(dataDir, 'pns-x.lock'), 20);
+    expect(x).toBeTypeOf('function');
+    expect(xLock).toBeTypeOf('function');
+    expect(lockFileOf(join(dataDir, 'pns-x'))).not.toBe(join(dataDir, 'pns-x.lock'));
+    expect(existsSync(join(dataDir, 'pns-x.lock'))).toBe(false);
+    x?.();
+    xLock?.();
+  });
+
+  it('creates a missing dataDir and lock directory (0700); fails with the errno when it cannot', async () => {
+    const unlock = await flockStoreLock(join(dataDir, 'missing', 'net1'), 20);
+    unlock?.();
+    expect((statSync(join(dataDir, 'missing', '.locks')).mode & 0o777)).toBe(0o700);
+    writeFileSync(join(dataDir, 'file'), '');
+    await expect(flockStoreLock(join(dataDir, 'file', 'net1'), 20)).rejects.toMatchObject({ code: 'ENOTDIR' });
   });
 });

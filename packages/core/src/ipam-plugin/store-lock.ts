@@ -1,4 +1,10 @@
-// The store lock of the CNI executables: flock(2) on a sidecar file `<dataDir>/<network>.lock`.
+// The store lock of the CNI executables: flock(2) on a sidecar file `<dataDir>/.locks/<network>`.
+//
+// The lock files live in `.locks/` because CNI network names start with a letter or digit: no
+// network's store can be that directory, and a network may be named anything (`X` and `X.lock`
+// share a dataDir; before, the lock file of `X` was the store path of `X.lock`). An old
+// `<network>.lock` sidecar left by an earlier version is never a store (see ipam/store-dir.ts);
+// mixed versions during an upgrade still exclude each other through LevelDB's own LOCK.
 //
 // Why not LevelDB's own lock alone: a process that finds LevelDB locked has already paid for a
 // failed open (LevelDB rotates its LOG file before it tries the lock), and in a burst of pods every
@@ -11,7 +17,8 @@
 // retry (median ADD 464 vs 340 ms); with the backoff it was faster (312 vs 378 ms).
 //
 // The file is never removed: unlinking a lock file races with a process that just opened it.
-import { closeSync, constants, openSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LOCK_EX, LOCK_NB, LOCK_UN, flock } from '../libc/index.js';
 import type { StoreLock, StoreUnlock } from '../ipam/index.js';
@@ -20,15 +27,31 @@ import type { StoreLock, StoreUnlock } from '../ipam/index.js';
 const FIRST_BACKOFF_MS = 2;
 const MAX_BACKOFF_MS = 16;
 
-/** The sidecar lock file of the store at `storeDir` (`<dataDir>/<network>` → `<dataDir>/<network>.lock`). */
+/** The directory of the lock files, inside the dataDir: a name no network can take. */
+export const LOCK_DIR = '.locks';
+
+/** The sidecar lock file of the store at `storeDir` (`<dataDir>/<network>` → `<dataDir>/.locks/<network>`). */
 export function lockFileOf(storeDir: string): string {
-  return `${storeDir.replace(/\/+$/, '')}.lock`;
+  const store = storeDir.replace(/\/+$/, '');
+  return join(dirname(store), LOCK_DIR, basename(store));
+}
+
+/** Opens (creating) the lock file; the lock directory (and dataDir) is made only when missing. */
+function openLockFile(file: string): number {
+  const flags = constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+  try {
+    return openSync(file, flags, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  return openSync(file, flags, 0o600);
 }
 
 /** StoreLock through flock(2) on `lockFileOf(storeDir)`. */
 export const flockStoreLock: StoreLock = async (storeDir: string, timeoutMs: number): Promise<StoreUnlock | undefined> => {
   const file = lockFileOf(storeDir);
-  const fd = openSync(file, constants.O_RDWR | constants.O_CREAT, 0o600);
+  const fd = openLockFile(file);
   try {
     const deadline = Date.now() + timeoutMs;
     let backoff = FIRST_BACKOFF_MS;

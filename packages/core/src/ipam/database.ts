@@ -8,6 +8,10 @@
 // released after it is closed, it makes contenders wait outside LevelDB. LevelDB's own lock and the
 // retry stay as the safety net for processes that open the store without the hook.
 //
+// A store is never created over an existing one (see store-dir.ts): every open first asks LevelDB
+// for an existing database only (create_if_missing off), which costs a healthy store nothing; only
+// when that fails does the path get inspected, and a database is created only where none is.
+//
 // `level` (and with it the native LevelDB addon) is loaded on the first open, not at import: a CNI
 // process that never opens a store (VERSION, a config error, a delegated IPAM) must not pay for
 // loading the addon.
@@ -20,10 +24,11 @@
 // finish, and when level 1 has grown past LEVEL1_PUSH_DOWN_BYTES it compacts everything to the
 // bottom level once, which keeps every later level-0 merge small. Amortized, the cost per call then
 // stays flat with the number of allocations.
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Level } from 'level';
 import { IpamError, IpamErrorCode } from './errors.js';
+import { damagedError, inspectStoreDir, isCorruption, prepareCreate, refusal } from './store-dir.js';
 
 export type Database = Level<string, string>;
 
@@ -48,7 +53,8 @@ export type StoreLock = (storeDir: string, timeoutMs: number) => Promise<StoreUn
 /** An open database and how to end the session: upkeep, close, then release the lock hook. */
 export interface DatabaseSession {
   readonly db: Database;
-  close(): Promise<void>;
+  /** `upkeep: false` skips the compaction wait (a damaged store's compaction never finishes). */
+  close(options?: { upkeep?: boolean }): Promise<void>;
 }
 
 /** classic-level (what `level` is under Node and Bun) has these; `level`'s types omit them. */
@@ -65,7 +71,10 @@ function upkeepOf(db: Database): Upkeep | undefined {
 export interface OpenOptions {
   /** Total wait for another process's lock; then code 11. */
   readonly lockTimeoutMs: number;
-  /** Create the directory and database when missing (false: fail with code 5). */
+  /**
+   * Create the directory and database when nothing of a database is at the path (false: fail with
+   * code 5). A directory that holds database files but lost CURRENT is refused either way.
+   */
   readonly create: boolean;
   /** Taken before LevelDB is opened, released after it is closed; shares the lockTimeoutMs budget. */
   readonly lock?: StoreLock | undefined;
@@ -102,13 +111,6 @@ function busy(path: string, options: OpenOptions, attempts: string, cause?: unkn
  * jittered) while another process holds LevelDB's own lock.
  */
 export async function openDatabase(path: string, options: OpenOptions): Promise<DatabaseSession> {
-  if (options.create) {
-    try {
-      await mkdir(path, { recursive: true, mode: 0o700 });
-    } catch (err) {
-      throw new IpamError(IpamErrorCode.IoFailure, `cannot create IPAM store directory ${path}`, describe(err), { cause: err });
-    }
-  }
   const deadline = Date.now() + options.lockTimeoutMs;
   // Load the addon before taking the lock: loading it (extracting and dlopening the .node file in
   // a compiled executable) while holding the lock would serialize that cost across all waiters.
@@ -125,7 +127,7 @@ export async function openDatabase(path: string, options: OpenOptions): Promise<
   }
   try {
     const db = await openLevel(Level, path, options, deadline);
-    return { db, close: () => closeSession(db, unlock) };
+    return { db, close: (close) => closeSession(db, unlock, close?.upkeep !== false) };
   } catch (err) {
     unlock?.();
     throw err;
@@ -133,6 +135,21 @@ export async function openDatabase(path: string, options: OpenOptions): Promise<
 }
 
 type LevelClass = (typeof import('level'))['Level'];
+
+/**
+ * LevelDB's RepairDB on the store at `path` (classic-level's static `repair`): rebuilds the
+ * manifest and CURRENT from the tables and logs it can read, and moves files it cannot read to
+ * `<path>/lost/` (nothing is deleted). Entries in a damaged table are lost: the caller must record
+ * again what is still in use. The caller holds the store's lock hook; no session may be open.
+ */
+export async function repairDatabase(path: string): Promise<void> {
+  const Level = await levelClass(path);
+  try {
+    await (Level as unknown as { repair(location: string): Promise<void> }).repair(path);
+  } catch (err) {
+    throw new IpamError(IpamErrorCode.IoFailure, `cannot repair IPAM store ${path}`, describe(err), { cause: err });
+  }
+}
 
 async function levelClass(path: string): Promise<LevelClass> {
   try {
@@ -145,15 +162,28 @@ async function levelClass(path: string): Promise<LevelClass> {
 async function openLevel(Level: LevelClass, path: string, options: OpenOptions, deadline: number): Promise<Database> {
   let backoff = FIRST_BACKOFF_MS;
   let attempts = 0;
+  let create = false;
+  let inspected = false;
   for (;;) {
     attempts++;
-    const db = new Level<string, string>(path, { valueEncoding: 'utf8', createIfMissing: options.create });
+    const db = new Level<string, string>(path, { valueEncoding: 'utf8', createIfMissing: create });
     try {
       await db.open();
       return db;
     } catch (err) {
       if (causeCode(err) !== 'LEVEL_LOCKED') {
-        throw new IpamError(IpamErrorCode.IoFailure, `cannot open IPAM store ${path}`, describe(err), { cause: err });
+        if (inspected) throw openFailure(path, err);
+        inspected = true;
+        // Decide from what is at the path, not from LevelDB's message: only where no database is
+        // may one be created (LevelDB would build an empty one over a store that lost CURRENT).
+        const state = await inspectStoreDir(path);
+        if (state.kind === 'lost-current' || state.kind === 'not-directory') throw refusal(path, state);
+        // A store now: another process created it meanwhile (or the failure is real: retried once).
+        if (state.kind === 'store') continue;
+        if (!options.create) throw openFailure(path, err);
+        await makeStoreDir(path, state);
+        create = true;
+        continue;
       }
       const left = deadline - Date.now();
       if (left <= 0) throw busy(path, options, `${attempts} attempts`, err);
@@ -164,9 +194,26 @@ async function openLevel(Level: LevelClass, path: string, options: OpenOptions, 
   }
 }
 
-async function closeSession(db: Database, unlock: StoreUnlock | undefined): Promise<void> {
+function openFailure(path: string, err: unknown): IpamError {
+  const reason = describe(err);
+  if (isCorruption(reason)) return damagedError(path, 'open it', reason, err);
+  return new IpamError(IpamErrorCode.IoFailure, `cannot open IPAM store ${path}`, reason, { cause: err });
+}
+
+/** The store directory, private to root (the failed open above may have made it with 0755). */
+async function makeStoreDir(path: string, state: Awaited<ReturnType<typeof inspectStoreDir>>): Promise<void> {
+  await prepareCreate(path, state);
   try {
-    await closeDatabase(db);
+    await mkdir(path, { recursive: true, mode: 0o700 });
+    await chmod(path, 0o700);
+  } catch (err) {
+    throw new IpamError(IpamErrorCode.IoFailure, `cannot create IPAM store directory ${path}`, describe(err), { cause: err });
+  }
+}
+
+async function closeSession(db: Database, unlock: StoreUnlock | undefined, upkeep: boolean): Promise<void> {
+  try {
+    await closeDatabase(db, upkeep);
   } finally {
     unlock?.();
   }
@@ -193,8 +240,8 @@ function levelBytes(db: Upkeep, level: number): number {
 }
 
 /** Compaction upkeep (see the file comment); then close. Errors in upkeep never fail the call. */
-async function closeDatabase(db: Database): Promise<void> {
-  const upkeep = upkeepOf(db);
+async function closeDatabase(db: Database, wanted: boolean): Promise<void> {
+  const upkeep = wanted ? upkeepOf(db) : undefined;
   try {
     if (upkeep !== undefined && db.status === 'open' && level0Files(upkeep) >= LEVEL0_TRIGGER) {
       if (levelBytes(upkeep, 1) > LEVEL1_PUSH_DOWN_BYTES) {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { IpamConfig, IpamRoute, StoreLocation } from './config.js';
 import { IpamError, IpamErrorCode } from './errors.js';
 import { readResolvConf } from './resolv-conf.js';
+import { inspectStoreDir, refusal } from './store-dir.js';
 import type { IpamDns } from './resolv-conf.js';
 import type { StoreLock } from './database.js';
 import { IpamStore } from './store.js';
@@ -33,14 +34,23 @@ export async function withStore<T>(location: StoreLocation, fn: (store: IpamStor
   }
 }
 
-/** True when a store was ever created at the location (DEL, GC and CHECK never create one). */
+/**
+ * True when a store was ever created at the location (DEL, GC and CHECK never create one). A
+ * directory that holds database files but lost CURRENT is not "no store": it is refused (code 5),
+ * or DEL would report success while the allocation is still recorded in the damaged store.
+ * A healthy store costs one access(); the directory is inspected only when CURRENT is missing.
+ */
 async function storeExists(location: StoreLocation): Promise<boolean> {
   try {
     await access(join(location.path, 'CURRENT'));
     return true;
   } catch {
-    return false;
+    // Inspected below.
   }
+  const state = await inspectStoreDir(location.path);
+  if (state.kind === 'store') return true;
+  if (state.kind === 'lost-current' || state.kind === 'not-directory') throw refusal(location.path, state);
+  return false;
 }
 
 /** ADD: one address per range set for `owner` (the same ones again if it already holds them). */
@@ -81,7 +91,18 @@ export async function list(location: StoreLocation, options: SessionOptions = {}
   return withStore(location, (store) => store.list(), options);
 }
 
-/** STATUS: the store can be opened and written now (creating it if needed). */
-export async function status(location: StoreLocation, options: SessionOptions = {}): Promise<void> {
-  await withStore(location, (store) => store.probe(), options);
+/**
+ * STATUS: the store can be opened (creating it where none is), every entry read back (a damaged
+ * table fails here, not at the next ADD) and written now. Returns the number of entries.
+ */
+export async function status(location: StoreLocation, options: SessionOptions = {}): Promise<number> {
+  return withStore(
+    location,
+    async (store) => {
+      const entries = await store.verify();
+      await store.probe();
+      return entries;
+    },
+    options,
+  );
 }

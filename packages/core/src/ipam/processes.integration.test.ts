@@ -120,7 +120,7 @@ describe('many processes, one store', () => {
     expect(dels.flatMap((del) => JSON.parse(del.stdout) as string[]).sort()).toEqual([...ips].map((ip) => ip.split('/')[0]).sort());
     expect(await list(config)).toEqual([]);
     // The flock workers really went through the hook (its sidecar file), the others did not.
-    expect(existsSync(`${config.path}.lock`)).toBe(lock === 'flock');
+    expect(existsSync(join(config.dataDir, '.locks', config.name))).toBe(lock === 'flock');
   }, 60_000);
 
   it('processes killed with SIGKILL at random moments leave every owner all or nothing (120 + 60 with the flock hook)', async () => {

@@ -22,6 +22,9 @@ import { IpamError, IpamErrorCode, invalidConfig } from './errors.js';
 import { formatCidr, rangeOf } from './range.js';
 import type { RangeSet } from './range.js';
 import type { RequestedAddress } from './request.js';
+import { planRestore } from './restore.js';
+import { damagedError, isCorruption } from './store-dir.js';
+import type { LiveAttachment, RestorePlan, StoredAddress, StoredOwner } from './restore.js';
 
 /** Who holds addresses: one interface of one container (the CNI attachment). */
 export interface Owner {
@@ -129,6 +132,8 @@ export class IpamStore {
   readonly #session: DatabaseSession;
   readonly #mutex = new Mutex();
   #closed = false;
+  /** An operation found damaged files: closing skips the compaction wait (it would never end). */
+  #damaged = false;
 
   private constructor(
     /** The store's directory, `<dataDir>/<network name>`. */
@@ -152,7 +157,7 @@ export class IpamStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#mutex.run(() => this.#session.close());
+    await this.#mutex.run(() => this.#session.close({ upkeep: !this.#damaged }));
   }
 
   #occupancy(): Occupancy {
@@ -187,7 +192,12 @@ export class IpamStore {
         return await fn();
       } catch (err) {
         if (err instanceof IpamError) throw err;
-        throw new IpamError(IpamErrorCode.IoFailure, `IPAM store ${this.path}: cannot ${what}`, err instanceof Error ? err.message : String(err), { cause: err });
+        const reason = err instanceof Error ? err.message : String(err);
+        if (isCorruption(reason)) {
+          this.#damaged = true;
+          throw damagedError(this.path, what, reason, err);
+        }
+        throw new IpamError(IpamErrorCode.IoFailure, `IPAM store ${this.path}: cannot ${what}`, reason, { cause: err });
       }
     });
   }
@@ -401,6 +411,78 @@ export class IpamStore {
   probe(): Promise<void> {
     return this.#io('write', async () => {
       await this.#db.batch([{ type: 'put', key: SCHEMA_KEY, value: SCHEMA }]);
+    });
+  }
+
+  /**
+   * Reads every key and value (STATUS's health check): a damaged or missing table fails here, with
+   * LevelDB's message naming the file, instead of at the ADD or DEL that happens to need it.
+   * Returns the number of entries read.
+   */
+  verify(): Promise<number> {
+    return this.#io('read every entry', async () => {
+      let entries = 0;
+      const iterator = this.#db.iterator({ keys: true, values: true, fillCache: false });
+      try {
+        for (;;) {
+          const batch = await iterator.nextv(4096);
+          if (batch.length === 0) return entries;
+          entries += batch.length;
+        }
+      } finally {
+        await iterator.close();
+      }
+    });
+  }
+
+  /**
+   * After a repair: makes address keys and owner records agree and records every `live` address
+   * for its owner (see restore.ts), in one batch. Releases nothing. Returns what it changed.
+   */
+  restore(live: readonly LiveAttachment[]): Promise<RestorePlan> {
+    return this.#io('restore', async () => {
+      for (const pod of live) checkOwner(pod.owner);
+      const db = this.#db;
+      const addresses: StoredAddress[] = [];
+      for await (const [key, value] of db.iterator({ gte: IP, lt: prefixEnd(IP) })) {
+        const ip = parseAddressKey(key.slice(IP.length));
+        const record = parseJson<AddressRecord>(value);
+        // A damaged value still blocks its address (allocation reads keys only); GC removes it.
+        if (ip === undefined || record === undefined || typeof record.containerId !== 'string' || typeof record.ifname !== 'string') continue;
+        addresses.push({ address: formatIp(ip.family, ip.value), owner: { containerId: record.containerId, ifname: record.ifname }, time: String(record.time) });
+      }
+      const owners: StoredOwner[] = [];
+      for await (const [key, value] of db.iterator({ gte: OWNER, lt: prefixEnd(OWNER) })) {
+        const id = key.slice(OWNER.length);
+        const slash = id.lastIndexOf('/');
+        const record = parseJson<OwnerRecord>(value);
+        if (slash <= 0 || record === undefined || !Array.isArray(record.addresses)) continue;
+        const held = parseHeld(record.addresses.filter((a): a is string => typeof a === 'string'));
+        owners.push({
+          owner: { containerId: id.slice(0, slash), ifname: id.slice(slash + 1) },
+          addresses: held.map((ip) => formatIp(ip.family, ip.value)),
+          time: String(record.time),
+        });
+      }
+      const normalized = live.map((pod) => ({ owner: pod.owner, addresses: parseHeld(pod.addresses).map((ip) => formatIp(ip.family, ip.value)) }));
+      const plan = planRestore(addresses, owners, normalized, new Date().toISOString());
+      const ops: Array<{ type: 'put'; key: string; value: string } | { type: 'del'; key: string }> = [];
+      for (const entry of plan.addresses.values()) {
+        const ip = parseIp(entry.address);
+        if (ip === undefined) continue;
+        const value: AddressRecord = { containerId: entry.owner.containerId, ifname: entry.owner.ifname, time: entry.time };
+        ops.push({ type: 'put', key: ipKey(ip.family, ip.value), value: JSON.stringify(value) });
+      }
+      for (const entry of plan.owners.values()) {
+        const key = ownerKey(entry.owner);
+        if (entry.addresses.length === 0) ops.push({ type: 'del', key });
+        else ops.push({ type: 'put', key, value: JSON.stringify({ addresses: [...entry.addresses], time: entry.time } satisfies OwnerRecord) });
+      }
+      if (ops.length > 0) {
+        ops.push({ type: 'put', key: SCHEMA_KEY, value: SCHEMA });
+        await db.batch(ops);
+      }
+      return plan;
     });
   }
 }
