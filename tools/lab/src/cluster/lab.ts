@@ -30,6 +30,8 @@ export interface UpOptions {
   store?: LabStoreKind;
   /** The agents' `--reconcile-period` (default `10s`; tests use `1s`). */
   reconcilePeriod?: string;
+  /** Other executables than `dist/bin/…` (a development build). */
+  binaries?: { cni?: string; podnetd?: string };
   /** Progress lines for people. */
   log?: (line: string) => void;
 }
@@ -75,8 +77,8 @@ export class ClusterLab {
     if (!Number.isInteger(pods) || pods < 0 || pods > 50) throw new Error(`--pods: ${pods} is not in 0..50`);
     if (!profile.agents && store !== 'local') throw new Error(`--store: the ${backend} backend runs no agent and uses no store`);
     // Resolve the executables before anything is created: a missing build fails fast and clean.
-    executable(profile.executable);
-    if (profile.agents) executable('podnetd');
+    const cniBinary = opts.binaries?.cni ?? executable(profile.executable);
+    const podnetdBinary = profile.agents ? (opts.binaries?.podnetd ?? executable('podnetd')) : undefined;
     const log = opts.log ?? (() => {});
 
     const prefix = opts.prefix ?? DEFAULT_LAB_PREFIX;
@@ -90,6 +92,8 @@ export class ClusterLab {
       backend,
       store,
       cniNetwork: `${id}-net`,
+      cniBinary,
+      ...(podnetdBinary ? { podnetdBinary } : {}),
       underlaySubnet: `${UNDERLAY.prefix}.0/${UNDERLAY.length}`,
       fabric: { netns: `${id}-fabric`, bridge: FABRIC_BRIDGE, address: FABRIC_ADDRESS },
       nodes: [],
@@ -172,7 +176,7 @@ export class ClusterLab {
 
   private async runAgent(node: NodeRecord, reconcilePeriod: string, log: (line: string) => void): Promise<void> {
     const agent = agentArgs(node, {
-      binary: executable('podnetd'),
+      binary: this.podnetdBinary(),
       storeSpec: this.state.storeSpec!,
       networkConfigFile: this.state.networkConfigFile!,
       reconcilePeriod,
@@ -189,7 +193,7 @@ export class ClusterLab {
   async addPods(name: string, count: number, log: (line: string) => void = () => {}): Promise<PodRecord[]> {
     const state = this.state;
     const node = this.node(name);
-    const cniBinary = executable(BACKENDS[state.backend].executable);
+    const cniBinary = state.cniBinary;
     const cniPath = [path.dirname(cniBinary)];
     const made: PodRecord[] = [];
     const first = this.podsOf(name).length + 1;
@@ -271,7 +275,12 @@ export class ClusterLab {
   /** Runs `podnetd <args>` once inside `node`'s namespace (e.g. `teardown --release`). */
   async podnetd(name: string, args: readonly string[]) {
     const node = this.node(name);
-    return run('ip', ['netns', 'exec', node.netns, executable('podnetd'), ...args], { timeoutMs: 30_000 });
+    return run('ip', ['netns', 'exec', node.netns, this.podnetdBinary(), ...args], { timeoutMs: 30_000 });
+  }
+
+  private podnetdBinary(): string {
+    if (!this.state.podnetdBinary) throw new Error(`lab ${this.id} (${this.state.backend}) runs no agent`);
+    return this.state.podnetdBinary;
   }
 
   /** The flags that name `node`'s agent identity and store, for one-shot podnetd commands (teardown). */

@@ -39,24 +39,46 @@ export async function alive(pid: number, marker?: string): Promise<boolean> {
   }
 }
 
-/** Sends `signal` and waits until the process is gone; escalates to SIGKILL after `graceMs`. */
+/**
+ * Sends `signal` to the process's group (it leads one: it was started detached, so a launcher
+ * script and the program it runs are stopped together) and waits until the process is gone;
+ * escalates to SIGKILL after `graceMs`.
+ */
 export async function stopProcess(pid: number, signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000, marker?: string): Promise<void> {
   if (!(await alive(pid, marker))) return;
-  try {
-    process.kill(pid, signal);
-  } catch {
-    return;
-  }
+  if (!signalGroup(pid, signal)) return;
   const deadline = Date.now() + graceMs;
-  while (await alive(pid)) {
-    if (Date.now() > deadline) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        return;
-      }
+  let killed = false;
+  while ((await alive(pid)) || groupExists(pid)) {
+    if (!killed && Date.now() > deadline) {
+      signalGroup(pid, 'SIGKILL');
+      killed = true;
     }
+    if (Date.now() > deadline + 5_000) break;
     await sleep(50);
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    try {
+      process.kill(pid, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+function groupExists(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 

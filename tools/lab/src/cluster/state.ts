@@ -64,6 +64,9 @@ export interface LabState {
   storeSpec?: string;
   /** The flannel-style network config file given to every agent. */
   networkConfigFile?: string;
+  /** The CNI executable the nodes' runtime runs, and the agent's (resolved once, at `up`). */
+  cniBinary: string;
+  podnetdBinary?: string;
   /** The agents' `--reconcile-period`. */
   reconcilePeriod?: string;
   /** The CNI network name (conflist `name`). */
@@ -82,12 +85,25 @@ export function stateFile(dir: string): string {
   return path.join(dir, 'lab.json');
 }
 
+// Saves of one lab are queued: agents start in parallel and each records itself, and the last
+// record written must be the newest.
+const queues = new Map<string, Promise<void>>();
+
 /** Atomic write (temp + rename): a reader never sees half a record. */
-export async function saveState(state: LabState): Promise<void> {
-  await mkdir(state.dir, { recursive: true });
-  const tmp = `${stateFile(state.dir)}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`);
-  await rename(tmp, stateFile(state.dir));
+export function saveState(state: LabState): Promise<void> {
+  const text = `${JSON.stringify(state, null, 2)}\n`;
+  const write = async (): Promise<void> => {
+    await mkdir(state.dir, { recursive: true });
+    const tmp = `${stateFile(state.dir)}.${process.pid}.tmp`;
+    await writeFile(tmp, text);
+    await rename(tmp, stateFile(state.dir));
+  };
+  const next = (queues.get(state.dir) ?? Promise.resolve()).then(write, write);
+  queues.set(state.dir, next);
+  void next.finally(() => {
+    if (queues.get(state.dir) === next) queues.delete(state.dir);
+  }).catch(() => {});
+  return next;
 }
 
 export async function loadState(dir: string): Promise<LabState> {
