@@ -83,6 +83,7 @@ export function reportJson(report: RepairReport, extra: Record<string, unknown> 
     relinked: report.plan.relinked.map((r) => ({ address: r.address, owner: r.owner })),
     stale: report.plan.stale,
     restored: report.plan.restored,
+    released: report.plan.released.map((r) => ({ address: r.address, owner: r.owner })),
     conflicts: report.plan.conflicts,
     ...extra,
   };
@@ -96,6 +97,7 @@ export function reportLines(report: RepairReport): string[] {
   for (const r of report.plan.relinked) lines.push(`repair: re-linked ${r.address} to ${r.owner.containerId}/${r.owner.ifname}`);
   for (const s of report.plan.stale) lines.push(`repair: dropped ${s.address} from ${s.listedBy.containerId}/${s.listedBy.ifname} (held by ${s.heldBy.containerId}/${s.heldBy.ifname})`);
   for (const r of report.plan.restored) lines.push(`repair: recorded ${r.address} for live pod ${r.owner.containerId}/${r.owner.ifname}`);
+  for (const r of report.plan.released) lines.push(`repair: released ${r.address} of ${r.owner.containerId}/${r.owner.ifname} (placeholder of a pod that is gone)`);
   for (const c of report.plan.conflicts) {
     lines.push(`repair: CONFLICT ${c.address}: live pod ${c.live.containerId}/${c.live.ifname} vs ${c.other.containerId}/${c.other.ifname}: ${c.reason}`);
   }

@@ -10,6 +10,8 @@ export { allocate, release, check, gc, list, status, withStore } from './ipam.js
 export { repair } from './repair.js';
 export type { RepairOptions, RepairReport } from './repair.js';
 export type { LiveAttachment, RestorePlan, Restored } from './restore.js';
+export { PLACEHOLDER_PREFIX } from './restore.js';
+export type { LiveSource } from './store.js';
 export { REPAIR_HINT } from './store-dir.js';
 export type { IpamResult, SessionOptions } from './ipam.js';
 export type { StoreLock, StoreUnlock } from './database.js';

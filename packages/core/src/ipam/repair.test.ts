@@ -194,4 +194,23 @@ describe('repair', () => {
     await writeFile(config.path, 'data');
     expect((await rejection(repair(config))).message).toContain('is not a directory');
   });
+
+  it('hands the live-pod finder the owners the repaired store knows; GC keeps placeholder owners', async () => {
+    const config = cfg();
+    await fill(config, 2);
+    let seen: string[] = [];
+    const placeholder = { containerId: '~pns-digest', ifname: 'unknown' };
+    await repair(config, {
+      live: (known) => {
+        seen = known.map((o) => o.containerId).sort();
+        return [{ owner: placeholder, addresses: ['10.9.0.50'] }];
+      },
+    });
+    expect(seen).toEqual(['pns-pod-0', 'pns-pod-1']);
+    expect(await gc(config, [])).toHaveLength(2);
+    expect(await list(config)).toMatchObject([{ address: '10.9.0.50', owner: placeholder }]);
+    // The pod behind the placeholder is gone: the next repair with live pods releases it.
+    expect((await repair(config, { live: [] })).plan.released).toMatchObject([{ address: '10.9.0.50' }]);
+    expect(await list(config)).toEqual([]);
+  });
 });

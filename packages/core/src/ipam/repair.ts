@@ -10,10 +10,11 @@ import type { StoreLocation } from './config.js';
 import { repairDatabase } from './database.js';
 import { IpamError, IpamErrorCode } from './errors.js';
 import type { SessionOptions } from './ipam.js';
-import type { LiveAttachment, RestorePlan } from './restore.js';
+import type { RestorePlan } from './restore.js';
 import { inspectStoreDir, refusal } from './store-dir.js';
 import type { StoreDirState } from './store-dir.js';
 import { IpamStore } from './store.js';
+import type { LiveSource } from './store.js';
 
 export interface RepairReport {
   readonly path: string;
@@ -32,8 +33,11 @@ export interface RepairReport {
 }
 
 export interface RepairOptions extends SessionOptions {
-  /** Live attachments on this node (from a backend); absent: LevelDB repair and consistency only. */
-  readonly live?: readonly LiveAttachment[] | undefined;
+  /**
+   * Live attachments on this node (from a backend), or a function that finds them given the owners
+   * the repaired store knows; absent: LevelDB repair and consistency only.
+   */
+  readonly live?: LiveSource | undefined;
 }
 
 /**
@@ -50,15 +54,14 @@ export async function repair(location: StoreLocation, options: RepairOptions = {
   }
   try {
     const hasStore = before.kind === 'store' || before.kind === 'lost-current';
-    const live = options.live ?? [];
-    if (!hasStore && live.length === 0) {
+    if (!hasStore && options.live === undefined) {
       return { path, found: before.kind, leveldbRepaired: false, lostFiles: [], entries: 0, plan: emptyPlan(), liveChecked: options.live !== undefined };
     }
     if (hasStore) await repairDatabase(path);
     // We hold the lock hook ourselves: the session must not take it again.
     const store = await IpamStore.open(path, { lockTimeoutMs: location.lockTimeoutMs, create: !hasStore });
     try {
-      const plan = await store.restore(live);
+      const plan = await store.restore(options.live);
       const entries = await store.verify();
       return { path, found: before.kind, leveldbRepaired: hasStore, lostFiles: await lostFiles(path), entries, plan, liveChecked: options.live !== undefined };
     } finally {
@@ -78,5 +81,5 @@ async function lostFiles(path: string): Promise<string[]> {
 }
 
 function emptyPlan(): RestorePlan {
-  return { addresses: new Map(), owners: new Map(), relinked: [], stale: [], restored: [], conflicts: [] };
+  return { addresses: new Map(), owners: new Map(), relinked: [], stale: [], restored: [], released: [], conflicts: [] };
 }

@@ -56,4 +56,15 @@ describe('planRestore', () => {
     expect(plan.owners.get('pns-b/eth0')?.addresses).toEqual([]);
     expect(plan.owners.get('pns-a/eth0')).toEqual({ owner: A, addresses: ['10.0.0.4'], time: NOW });
   });
+
+  it('releases placeholders no live pod uses any more, only when live pods were given', () => {
+    const P = { containerId: '~0123abcd', ifname: 'unknown' };
+    const stored = [{ address: '10.0.0.8', owner: P, time: T }];
+    const records = [{ owner: P, addresses: ['10.0.0.8'], time: T }];
+    expect(planRestore(stored, records, undefined, NOW).released).toEqual([]);
+    const plan = planRestore(stored, records, [{ owner: A, addresses: ['10.0.0.2'] }], NOW);
+    expect(plan.released).toEqual(stored);
+    expect(plan.owners.get('~0123abcd/unknown')?.addresses).toEqual([]);
+    expect(planRestore(stored, records, [{ owner: P, addresses: ['10.0.0.8'] }], NOW).released).toEqual([]);
+  });
 });

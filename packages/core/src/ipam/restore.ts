@@ -14,6 +14,20 @@
 // exists) would otherwise be handed an address already in use on the wire.
 import type { Owner } from './store.js';
 
+/**
+ * Owners whose container ID starts with '~' are placeholders: the repair records a live pod's
+ * address under one when the pod's real owner cannot be known (a backend whose interfaces name
+ * their owner only by digest, and a store that lost every entry of it). CNI container IDs start
+ * with a letter or digit, so no runtime owner collides. GC keeps placeholders (their pod is live
+ * but not in any runtime list under that name); the next repair with live pods releases those
+ * whose pod is gone.
+ */
+export const PLACEHOLDER_PREFIX = '~';
+
+export function isPlaceholder(owner: Owner): boolean {
+  return owner.containerId.startsWith(PLACEHOLDER_PREFIX);
+}
+
 export interface StoredAddress {
   /** Plain address. */
   readonly address: string;
@@ -52,6 +66,8 @@ export interface RestorePlan {
   readonly stale: ReadonlyArray<{ readonly address: string; readonly listedBy: Owner; readonly heldBy: Owner }>;
   /** Addresses recorded again because a live pod uses them. */
   readonly restored: readonly Restored[];
+  /** Addresses of placeholder owners whose pod is gone (only when live pods were given). */
+  readonly released: readonly StoredAddress[];
   /** Live addresses the store gave another owner, or that two live pods both use. */
   readonly conflicts: ReadonlyArray<{ readonly address: string; readonly live: Owner; readonly other: Owner; readonly reason: string }>;
 }
@@ -71,7 +87,7 @@ function same(a: Owner, b: Owner): boolean {
 export function planRestore(
   storedAddresses: readonly StoredAddress[],
   storedOwners: readonly StoredOwner[],
-  live: readonly LiveAttachment[],
+  live: readonly LiveAttachment[] | undefined,
   now: string,
 ): RestorePlan {
   const holder = new Map<string, StoredAddress>(storedAddresses.map((a) => [a.address, a]));
@@ -132,7 +148,7 @@ export function planRestore(
   }
   // 3. Live claims: the kernel is the truth about what is in use.
   const claimedBy = new Map<string, Owner>();
-  for (const pod of live) {
+  for (const pod of live ?? []) {
     for (const address of pod.addresses) {
       const first = claimedBy.get(address);
       if (first !== undefined && !same(first, pod.owner)) {
@@ -156,10 +172,22 @@ export function planRestore(
     }
   }
 
+  // 4. Placeholders no live pod uses any more: their pod is gone, so is the claim.
+  const released: StoredAddress[] = [];
+  if (live !== undefined) {
+    for (const entry of [...holder.values()]) {
+      if (!isPlaceholder(entry.owner) || claimedBy.has(entry.address)) continue;
+      released.push(entry);
+      holder.delete(entry.address);
+      changedAddresses.delete(entry.address);
+      unlist(entry.owner, entry.address);
+    }
+  }
+
   const owners = new Map<string, StoredOwner>();
   for (const id of changedOwners) {
     const record = records.get(id);
     if (record !== undefined) owners.set(id, { owner: record.owner, addresses: record.addresses, time: record.time });
   }
-  return { addresses: changedAddresses, owners, relinked, stale, restored, conflicts };
+  return { addresses: changedAddresses, owners, relinked, stale, restored, released, conflicts };
 }

@@ -22,9 +22,15 @@ import { IpamError, IpamErrorCode, invalidConfig } from './errors.js';
 import { formatCidr, rangeOf } from './range.js';
 import type { RangeSet } from './range.js';
 import type { RequestedAddress } from './request.js';
-import { planRestore } from './restore.js';
-import { damagedError, isCorruption } from './store-dir.js';
+import { PLACEHOLDER_PREFIX, planRestore } from './restore.js';
 import type { LiveAttachment, RestorePlan, StoredAddress, StoredOwner } from './restore.js';
+import { damagedError, isCorruption } from './store-dir.js';
+
+/**
+ * The live pods for a restore: a list, or a function given every owner the repaired store knows
+ * (a backend that identifies pods by a digest of their owner maps digests back through it).
+ */
+export type LiveSource = readonly LiveAttachment[] | ((known: readonly Owner[]) => readonly LiveAttachment[] | Promise<readonly LiveAttachment[]>);
 
 /** Who holds addresses: one interface of one container (the CNI attachment). */
 export interface Owner {
@@ -387,7 +393,9 @@ export class IpamStore {
       const owners = new Map<string, Set<string>>();
       for await (const [key, value] of db.iterator({ gte: OWNER, lt: prefixEnd(OWNER) })) {
         const record = parseJson<OwnerRecord>(value);
-        if (keep.has(key) && record !== undefined) owners.set(key, new Set(record.addresses));
+        // Placeholders of the repair (restore.ts) hold addresses of live pods no runtime names so.
+        const placeholder = key.startsWith(`${OWNER}${PLACEHOLDER_PREFIX}`);
+        if ((keep.has(key) || placeholder) && record !== undefined) owners.set(key, new Set(record.addresses));
         else ops.push({ type: 'del', key });
       }
       const released: AllocationEntry[] = [];
@@ -439,9 +447,8 @@ export class IpamStore {
    * After a repair: makes address keys and owner records agree and records every `live` address
    * for its owner (see restore.ts), in one batch. Releases nothing. Returns what it changed.
    */
-  restore(live: readonly LiveAttachment[]): Promise<RestorePlan> {
+  restore(source: LiveSource | undefined): Promise<RestorePlan> {
     return this.#io('restore', async () => {
-      for (const pod of live) checkOwner(pod.owner);
       const db = this.#db;
       const addresses: StoredAddress[] = [];
       for await (const [key, value] of db.iterator({ gte: IP, lt: prefixEnd(IP) })) {
@@ -464,7 +471,11 @@ export class IpamStore {
           time: String(record.time),
         });
       }
-      const normalized = live.map((pod) => ({ owner: pod.owner, addresses: parseHeld(pod.addresses).map((ip) => formatIp(ip.family, ip.value)) }));
+      const known = new Map<string, Owner>();
+      for (const entry of [...addresses, ...owners]) known.set(ownerKey(entry.owner), entry.owner);
+      const live = typeof source === 'function' ? await source([...known.values()]) : source;
+      for (const pod of live ?? []) checkOwner(pod.owner);
+      const normalized = live?.map((pod) => ({ owner: pod.owner, addresses: parseHeld(pod.addresses).map((ip) => formatIp(ip.family, ip.value)) }));
       const plan = planRestore(addresses, owners, normalized, new Date().toISOString());
       const ops: Array<{ type: 'put'; key: string; value: string } | { type: 'del'; key: string }> = [];
       for (const entry of plan.addresses.values()) {
@@ -472,6 +483,10 @@ export class IpamStore {
         if (ip === undefined) continue;
         const value: AddressRecord = { containerId: entry.owner.containerId, ifname: entry.owner.ifname, time: entry.time };
         ops.push({ type: 'put', key: ipKey(ip.family, ip.value), value: JSON.stringify(value) });
+      }
+      for (const entry of plan.released) {
+        const ip = parseIp(entry.address);
+        if (ip !== undefined) ops.push({ type: 'del', key: ipKey(ip.family, ip.value) });
       }
       for (const entry of plan.owners.values()) {
         const key = ownerKey(entry.owner);
