@@ -24,6 +24,13 @@ export interface NodeLease {
 
 /** Where the node half works: the underlay link the agent found or was given. */
 export interface NodeEnvironment {
+  /** This node's name (the lease's `node`): a stable identity, e.g. to derive a VTEP MAC from. */
+  node?: string;
+  /**
+   * The network config's `Backend` section as stored (`{ Type, …options }`); each backend parses
+   * and validates its own options, naming the field (`Backend.VNI`).
+   */
+  backend?: Readonly<Record<string, unknown>>;
   underlay: {
     name: string;
     index: number;
@@ -60,8 +67,11 @@ export interface NodeHalf {
 }
 
 export interface NodeHalfFactory {
-  /** The MTU pods get on this backend, from the underlay's MTU and family. */
-  podMtu(underlayMtu: number, underlayFamily: 4 | 6): number;
+  /**
+   * The MTU pods get on this backend, from the underlay's MTU and family, and the network
+   * config's `Backend` section when the backend has an MTU option (VXLAN's `MTU`).
+   */
+  podMtu(underlayMtu: number, underlayFamily: 4 | 6, backend?: Readonly<Record<string, unknown>>): number;
   /** Backend data this node publishes in its lease (VXLAN: its VTEP MAC). */
   leaseData?(env: NodeEnvironment): Record<string, unknown> | undefined;
   create(env: NodeEnvironment): NodeHalf;

@@ -115,6 +115,8 @@ export const IFLA_VXLAN_TTL = 5;
 export const IFLA_VXLAN_LEARNING = 7;
 export const IFLA_VXLAN_PORT = 15;
 export const IFLA_VXLAN_LOCAL6 = 17;
+/** A flag (no payload): Group Based Policy extension (VXLAN-GBP). */
+export const IFLA_VXLAN_GBP = 23;
 
 /** Link dumps without the 64-bit stats blocks: smaller replies, we never read them. */
 export const RTEXT_FILTER_SKIP_STATS = 1 << 3;

@@ -32,6 +32,7 @@ import {
   IFLA_PROMISCUITY,
   IFLA_PROTINFO,
   IFLA_TXQLEN,
+  IFLA_VXLAN_GBP,
   IFLA_VXLAN_ID,
   IFLA_VXLAN_LEARNING,
   IFLA_VXLAN_LINK,
@@ -83,7 +84,7 @@ export interface Link {
   operstate?: number;
   promiscuity?: number;
   bridge?: { vlanFiltering: boolean };
-  vxlan?: { vni: number; local?: string; port?: number; learning?: boolean; dev?: number };
+  vxlan?: { vni: number; local?: string; port?: number; learning?: boolean; dev?: number; /** Present (true) when the device runs VXLAN-GBP. */ gbp?: boolean };
 }
 
 /** Options every created link accepts. */
@@ -136,6 +137,8 @@ export interface VxlanOptions extends LinkCommon {
   /** FDB learning from received packets; default off (peers are programmed explicitly). */
   learning?: boolean;
   ttl?: number;
+  /** VXLAN-GBP: carry the Group Based Policy mark in the header (both ends must agree). */
+  gbp?: boolean;
 }
 
 export interface LinkChanges {
@@ -213,6 +216,7 @@ export function vxlanAdd(o: VxlanOptions): NlRequest {
       if (o.ttl !== undefined) d.u8(IFLA_VXLAN_TTL, o.ttl);
       d.u8(IFLA_VXLAN_LEARNING, o.learning ? 1 : 0);
       d.u16be(IFLA_VXLAN_PORT, o.port ?? 4789);
+      if (o.gbp) d.attr(IFLA_VXLAN_GBP, new Uint8Array(0));
     });
   });
   return create(w, `vxlan "${o.name}" (vni ${o.vni})`);
@@ -362,6 +366,7 @@ export function decodeLink(m: NlMessage): Link {
         ...(port !== undefined ? { port } : {}),
         ...(learning !== undefined ? { learning: learning === 1 } : {}),
         ...(dev !== undefined ? { dev } : {}),
+        ...(data.get(IFLA_VXLAN_GBP) !== undefined ? { gbp: true } : {}),
       };
     }
   }
