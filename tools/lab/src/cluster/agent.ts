@@ -60,7 +60,9 @@ export async function waitAgentReady(node: NodeRecord, agent: AgentRecord, timeo
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {
-    if (!(await alive(agent.pid, marker(agent)))) {
+    // No marker check here: the pid is a fresh child (it cannot have been reused), and while it
+    // execs (ip → the launcher → node) its command line can read empty for a moment.
+    if (!(await alive(agent.pid))) {
       throw new Error(`podnetd of ${node.name} exited before it was ready; its log (${agent.log}):\n${await logTail(agent.log)}`);
     }
     const r = await httpGetIn(node.netns, `http://${agent.listen}/readyz`);
