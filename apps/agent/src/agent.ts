@@ -258,6 +258,7 @@ export class Agent {
   /** Retry while the store is unreachable; throw what retrying cannot fix. */
   async #retry<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
     const backoff = new Backoff();
+    let missingSaid = false;
     for (;;) {
       try {
         const value = await fn();
@@ -266,8 +267,11 @@ export class Agent {
       } catch (error) {
         const fatal = !(error instanceof ClusterError) || error.kind === 'config-invalid';
         if (fatal) throw error;
-        if (error.kind === 'config-missing') this.log.error({ err: error }, 'no network config in the store (give --network-config <file>); waiting for one');
-        else this.#health.failed(what, error);
+        if (error.kind === 'config-missing') {
+          // Said once loudly; an operator (or another agent) may store one any moment.
+          this.log[missingSaid ? 'debug' : 'error']({ err: error }, 'no network config in the store (give --network-config <file>); waiting for one');
+          missingSaid = true;
+        } else this.#health.failed(what, error);
         if (!(await sleep(backoff.next(), this.#stop.signal))) return undefined;
       }
     }

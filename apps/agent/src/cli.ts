@@ -40,7 +40,17 @@ export function buildCli(deps: AgentDeps = {}, exit: (code: number) => void = (c
   const program = new Command('podnetd')
     .description('podnet node agent: holds this node\'s pod subnet lease, writes the lease file the CNI executables read, programs routes to the other nodes\' pod subnets, masquerades pod → outside traffic')
     .showHelpAfterError()
-    .configureOutput({ outputError: (text, write) => write(text) });
+    .configureOutput({ outputError: (text, write) => write(text) })
+    .addHelpText(
+      'after',
+      `
+Run \`podnetd run --help\` for the agent's flags (they are also accepted without "run").
+
+Signals: SIGTERM/SIGINT stop the agent and keep routes, nftables rules, the lease file and the
+lease, so pods keep talking while it restarts; a restart reuses the node's subnet.
+Installs: routes with rtm_protocol 83 (only those are ever changed or removed), nftables tables
+"ip podnet" and "ip6 podnet", and the lease file. Docs: apps/agent/README.md.`,
+    );
 
   common(program.command('run', { isDefault: true }).description('run the agent (the default command)'))
     .option('--network-config <file>', 'flannel-style net-conf.json; written to the store when it has none (else the stored one is used)')
