@@ -117,7 +117,9 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
+// `pnpm run lab -- up` hands the `--` on: drop it, it ends no options here.
+const argv = process.argv.slice(2);
+main(argv[0] === '--' ? argv.slice(1) : argv).then(
   (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`lab: ${err instanceof Error ? err.message : String(err)}\n`);

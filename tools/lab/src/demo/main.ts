@@ -17,7 +17,7 @@ const step = (s: string): void => say(`\n${bold(`▸ ${s}`)}`);
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    args: process.argv.slice(2),
+    args: process.argv.slice(2).filter((a, i) => !(i === 0 && a === '--')),
     options: { 'keep-up': { type: 'boolean' }, nodes: { type: 'string' }, pods: { type: 'string' } },
   });
   if (process.getuid?.() !== 0) throw new Error('the demo creates network namespaces: run it as root');
@@ -55,7 +55,7 @@ async function main(): Promise<number> {
   } finally {
     if (lab && values['keep-up']) {
       step(`--keep-up: lab ${lab.id} stays up`);
-      say(`  pnpm --filter @podnet/lab run lab status | matrix | down`);
+      say(`  pnpm --filter @podnet/lab run lab -- status | matrix | down`);
     } else {
       step('down: agents stopped, namespaces and state removed');
       const r = await sweepLabs(PREFIX, DEFAULT_STATE_ROOT);
