@@ -29,6 +29,8 @@ export const NETCONF_KEYS: readonly string[] = [
   'prevResult',
   'logFile',
   'logLevel',
+  // podnet's thick mode: {socket?, timeoutMs?} or false (daemon/client.ts).
+  'daemon',
 ];
 
 /** A value as messages show it: JSON, cut to 60 characters (one helper with the IPAM's). */

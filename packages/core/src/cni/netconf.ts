@@ -67,9 +67,26 @@ export function parseNetConf(stdin: Buffer | string, command: Command): NetConf 
       `must match ${NAME_PATTERN.source}`,
     );
   }
+  checkDaemonKey(conf['daemon']);
   if (conf.prevResult === null) delete conf.prevResult;
   else if (conf.prevResult !== undefined) conf.prevResult = parseResult(conf.prevResult, version);
   return conf as NetConf;
+}
+
+/** `daemon`: true/false, or {socket: absolute path, timeoutMs: > 0} (read by the thin client). */
+function checkDaemonKey(d: unknown): void {
+  if (d === undefined || typeof d === 'boolean') return;
+  const o = d as { socket?: unknown; timeoutMs?: unknown } | null;
+  const ok =
+    typeof o === 'object' &&
+    o !== null &&
+    !Array.isArray(o) &&
+    Object.keys(o).every((k) => k === 'socket' || k === 'timeoutMs') &&
+    (o.socket === undefined || (typeof o.socket === 'string' && o.socket.startsWith('/'))) &&
+    (o.timeoutMs === undefined || (typeof o.timeoutMs === 'number' && o.timeoutMs > 0));
+  if (!ok) {
+    throw new CniError(ErrorCode.InvalidConfig, `invalid daemon ${showValue(d)}`, 'expected false, or {"socket": "/absolute/path", "timeoutMs": milliseconds}');
+  }
 }
 
 const ATTACHMENT_KEYS = ['cni.dev/valid-attachments', 'cni.dev/attachments'] as const;

@@ -12,6 +12,8 @@ export interface LibcBinding {
   bind(fd: number, addr: Uint8Array, addrlen: number): number;
   getsockname(fd: number, addr: Uint8Array, addrlen: Uint32Array): number;
   setsockopt(fd: number, level: number, optname: number, optval: Uint8Array, optlen: number): number;
+  /** `optlen` is in/out (one u32). */
+  getsockopt(fd: number, level: number, optname: number, optval: Uint8Array, optlen: Uint32Array): number;
   send(fd: number, buf: Uint8Array, len: number, flags: number): number;
   recv(fd: number, buf: Uint8Array, len: number, flags: number): number;
   close(fd: number): number;

@@ -1,5 +1,6 @@
 // libc through FFI: bun:ffi under Bun, koffi under Node, chosen at first use.
 export type { LibcBinding } from './binding.js';
+export type { PeerCredentials } from './sys.js';
 export { libc } from './load.js';
 export { LibcError } from './error.js';
 export { errnoMessage, errnoName, errnoNumber } from './errno.js';
@@ -22,6 +23,7 @@ export {
   bind,
   close,
   flock,
+  getPeerCredentials,
   getsockname,
   ioctl,
   recv,

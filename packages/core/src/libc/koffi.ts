@@ -11,6 +11,7 @@ export function bindKoffi(load: RuntimeRequire, libcPath: string): LibcBinding {
   const bind = lib.func('int bind(int, const void *, uint32_t)');
   const getsockname = lib.func('int getsockname(int, void *, void *)');
   const setsockopt = lib.func('int setsockopt(int, int, int, const void *, uint32_t)');
+  const getsockopt = lib.func('int getsockopt(int, int, int, void *, void *)');
   const send = lib.func('long send(int, const void *, size_t, int)');
   const recv = lib.func('long recv(int, void *, size_t, int)');
   const close = lib.func('int close(int)');
@@ -23,6 +24,7 @@ export function bindKoffi(load: RuntimeRequire, libcPath: string): LibcBinding {
     bind: (fd, a, l) => bind(fd, a, l) as number,
     getsockname: (fd, a, l) => getsockname(fd, a, l) as number,
     setsockopt: (fd, lvl, name, v, l) => setsockopt(fd, lvl, name, v, l) as number,
+    getsockopt: (fd, lvl, name, v, l) => getsockopt(fd, lvl, name, v, l) as number,
     send: (fd, b, l, f) => Number(send(fd, b, l, f)),
     recv: (fd, b, l, f) => Number(recv(fd, b, l, f)),
     close: (fd) => close(fd) as number,

@@ -37,6 +37,24 @@ export function setsockoptInt(fd: number, level: number, optname: number, value:
   if (libc().setsockopt(fd, level, optname, v, 4) < 0) fail('setsockopt', subject ?? `option ${level}/${optname}`);
 }
 
+/** SO_PEERCRED (socket(7)): the credentials of the peer of a connected unix socket. */
+export const SO_PEERCRED = 17;
+
+export interface PeerCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+/** The peer's pid/uid/gid as the kernel recorded them at connect(2). */
+export function getPeerCredentials(fd: number): PeerCredentials {
+  const v = new Uint8Array(12);
+  const len = new Uint32Array([12]);
+  if (libc().getsockopt(fd, SOL_SOCKET, SO_PEERCRED, v, len) < 0) fail('getsockopt', 'SO_PEERCRED');
+  const view = new DataView(v.buffer);
+  return { pid: view.getInt32(0, true), uid: view.getUint32(4, true), gid: view.getUint32(8, true) };
+}
+
 export function bind(fd: number, addr: Uint8Array): void {
   if (libc().bind(fd, addr, addr.byteLength) < 0) fail('bind');
 }
