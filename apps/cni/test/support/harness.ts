@@ -17,6 +17,9 @@ export const bin = {
   get ipam(): string {
     return executable('podnet-ipam');
   },
+  get hostGw(): string {
+    return executable('podnet-host-gw');
+  },
 };
 
 /** CNI_PATH as a runtime configured with podnet and the Debian plugins would pass it. */
