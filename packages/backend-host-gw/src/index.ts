@@ -12,5 +12,5 @@ export type { HostGwPodHalfOptions } from './pod/pod-half.js';
 export { resolveHostGwConfig } from './pod/resolve.js';
 export { HOST_GW_KEYS, LEASE_BACKEND } from './pod/lease.js';
 export { HostGwNodeHalf, hostGwNodeHalf } from './node/node-half.js';
-export { peerRoutes } from './node/routes.js';
+export { ParseCache, peerRoutes } from './node/routes.js';
 export type { PeerRoutes, Skipped, Underlay } from './node/routes.js';

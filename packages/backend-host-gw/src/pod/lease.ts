@@ -32,9 +32,10 @@ export type LeaseVerb = 'ADD' | 'CHECK' | 'STATUS';
 /**
  * Read the lease for `verb`. No file yet: code 50 for STATUS, 11 for ADD and CHECK (the runtime
  * retries; the agent writes the file once it holds a lease). A file that does not parse, or one
- * written for another backend, is code 7: retrying does not help, the node is misconfigured.
+ * written for another backend than `backend` (default host-gw; VXLAN reuses this pod half), is
+ * code 7: retrying does not help, the node is misconfigured.
  */
-export function loadLease(path: string, verb: LeaseVerb): LeaseFile {
+export function loadLease(path: string, verb: LeaseVerb, backend: string = LEASE_BACKEND): LeaseFile {
   let lease: LeaseFile;
   try {
     lease = readLeaseFile(path);
@@ -45,11 +46,11 @@ export function loadLease(path: string, verb: LeaseVerb): LeaseFile {
       cause: err,
     });
   }
-  if (lease.backend !== LEASE_BACKEND) {
+  if (lease.backend !== backend) {
     throw new CniError(
       ErrorCode.InvalidConfig,
-      `lease file ${path} is for backend "${lease.backend}", not "${LEASE_BACKEND}"`,
-      `podnetd on this node runs the ${lease.backend} backend: use the podnet-${lease.backend} plugin in the conflist, or run podnetd with the host-gw backend`,
+      `lease file ${path} is for backend "${lease.backend}", not "${backend}"`,
+      `podnetd on this node runs the ${lease.backend} backend: use the podnet-${lease.backend} plugin in the conflist, or run podnetd with the ${backend} backend`,
     );
   }
   return lease;

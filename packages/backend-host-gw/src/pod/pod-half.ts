@@ -13,9 +13,16 @@ import { resolveHostGwConfig, withDefaultIpam } from './resolve.js';
 export const DEFAULT_BRIDGE = 'podnet0';
 
 /** The bridge pod half's options, less what host-gw decides itself (config keys and their resolution). */
-export type HostGwPodHalfOptions = Omit<BridgePodHalfOptions, 'resolveConfig' | 'extraKeys'>;
+export type HostGwPodHalfOptions = Omit<BridgePodHalfOptions, 'resolveConfig' | 'extraKeys'> & {
+  /**
+   * The lease file's `backend` this pod half serves (default `host-gw`). The VXLAN backend's pods
+   * attach exactly as host-gw's (bridge, lease subnet, lease MTU) and reuse this pod half with `vxlan`.
+   */
+  leaseBackend?: string;
+};
 
-export function createHostGwPodHalf(options: HostGwPodHalfOptions = {}): Plugin {
+export function createHostGwPodHalf(podHalfOptions: HostGwPodHalfOptions = {}): Plugin {
+  const { leaseBackend, ...options } = podHalfOptions;
   // One bridge pod half per lease need; the lease is read after the bridge has validated the
   // config, so a bad config is reported as such (code 2/7) before any "no lease yet".
   const half = (verb: LeaseVerb | undefined): Plugin =>
@@ -25,7 +32,7 @@ export function createHostGwPodHalf(options: HostGwPodHalfOptions = {}): Plugin 
       extraKeys: HOST_GW_KEYS,
       resolveConfig: (cfg, raw) => {
         const path = leaseFileOf(raw);
-        return resolveHostGwConfig(cfg, raw, verb ? loadLease(path, verb) : undefined);
+        return resolveHostGwConfig(cfg, raw, verb ? loadLease(path, verb, leaseBackend) : undefined);
       },
     });
   const withLease = { ADD: half('ADD'), CHECK: half('CHECK'), STATUS: half('STATUS') };
