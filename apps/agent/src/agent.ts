@@ -16,6 +16,7 @@ import { NetlinkSocket } from '@podnet/core/netlink';
 import { Backoff, sleep } from './backoff.js';
 import { BACKENDS, nodeHalfFor } from './backends.js';
 import type { BackendRegistry } from './backends.js';
+import { ensureForwardAccept } from './forward-accept.js';
 import { HttpService } from './http.js';
 import type { Listen } from './http.js';
 import { LeaseKeeper } from './lease-keeper.js';
@@ -208,6 +209,8 @@ export class Agent {
     try {
       await this.#nat.apply(networks);
       this.log.info({ masquerade: o.masquerade }, 'nftables tables ip/ip6 podnet applied');
+      const added = await ensureForwardAccept(networks);
+      if (added.length > 0) this.log.info({ tools: added }, 'FORWARD policy is DROP: appended forward accept rules for the cluster network');
     } catch (error) {
       // Pod ↔ pod does not need them; the periodic pass retries.
       this.metrics.masqueradeErrors.inc();
@@ -282,9 +285,11 @@ export class Agent {
     try {
       const repaired = await this.#nat.repair(networks);
       if (repaired.length > 0) this.log.warn({ families: repaired }, 'nftables podnet tables had drifted: re-applied');
+      const added = await ensureForwardAccept(networks);
+      if (added.length > 0) this.log.warn({ tools: added }, 'FORWARD policy is DROP and our accept rules were missing: appended');
     } catch (error) {
       this.metrics.masqueradeErrors.inc();
-      this.log.error({ err: error }, 'cannot check or apply the nftables podnet tables');
+      this.log.error({ err: error }, 'cannot check or apply the nftables podnet tables / FORWARD accept rules');
     }
   }
 

@@ -13,6 +13,7 @@ import { reconcileRoutes } from '@podnet/core/route';
 import { BACKENDS, nodeHalfFor } from './backends.js';
 import type { BackendRegistry } from './backends.js';
 import type { Logger } from './logger.js';
+import { removeForwardAccept } from './forward-accept.js';
 import { removeNatRules } from './masquerade.js';
 import type { AgentOptions } from './options.js';
 import { openStore } from './store.js';
@@ -87,6 +88,7 @@ export async function teardown(o: AgentOptions, log: Logger, t: TeardownOptions)
     }
   });
   await step('nftables tables ip/ip6 podnet', () => removeNatRules(t.nft ?? nftBinary()));
+  await step('FORWARD accept rules', async () => void (await removeForwardAccept()));
 
   let released = false;
   if (t.release) {
