@@ -149,6 +149,20 @@ describe('podnetd in a node netns (local store, host-gw)', () => {
     }
   });
 
+  it('its own lease deleted in the store → lease lost, said loudly, re-acquired with the same subnet, routes kept', async () => {
+    const a = agent as RunningAgent;
+    const before = leaseFile();
+    const routesBefore = ourRoutes();
+    const mine = (await store.list()).leases.find((l) => l.node === `pna-${id}-n1`) as Lease;
+    await store.release(mine);
+    await eventually('lease-lost counted', () => /podnetd_lease_lost_total 1/.test(httpGet(node, port, '/metrics').body));
+    await eventually('ready again', () => httpGet(node, port, '/readyz').status === 200);
+    await eventually('the loud log line', () => a.logs.some((l) => l.includes('"level":50') && l.includes('LEASE LOST')));
+    expect((await store.list()).leases.find((l) => l.node === `pna-${id}-n1`)?.subnets).toEqual(before.subnets);
+    expect(leaseFile().subnets).toEqual(before.subnets);
+    expect(ourRoutes()).toEqual(routesBefore);
+  });
+
   it('SIGTERM keeps routes, nft tables, the lease file and the lease; a restart gets the same subnet', async () => {
     const before = leaseFile();
     const routesBefore = ourRoutes();
