@@ -176,12 +176,23 @@ export function renderMatrix(m: Matrix): string {
       return of.length ? `${KIND_TITLES[k]}: ${of.filter((c) => c.ok).length}/${of.length}` : undefined;
     })
     .filter((s): s is string => s !== undefined);
-  lines.push('', summary.join(' · '));
+  lines.push('', 'same/cross: pod → pod on one node / across nodes; local/remote: the node itself (host network) → a pod on it / on another node');
+  lines.push(summary.join(' · '));
   lines.push(
     m.ok
       ? `all ${m.cells.length} cells passed: every receiver saw the sender's own address (no NAT)`
       : `${m.cells.filter((c) => !c.ok).length} of ${m.cells.length} cells FAILED`,
   );
+  if (m.ok) {
+    // One example per kind, spelled out: what the receiver saw and whose address that is.
+    for (const kind of Object.keys(KIND_TITLES) as CellKind[]) {
+      const c = m.cells.find((x) => x.kind === kind);
+      if (!c) continue;
+      const node = c.from.replace(/ \(host\)$/, '');
+      const whose = { 'same-node': `${c.from}'s own IP`, 'cross-node': `${c.from}'s own IP`, 'node-local': `${node}'s own address on its pod bridge`, 'node-remote': `${node}'s own underlay address` }[kind];
+      lines.push(`  e.g. ${c.from} → ${c.to}: the receiver saw ${c.seen} = ${whose}`);
+    }
+  }
   for (const c of m.cells.filter((x) => !x.ok)) {
     lines.push(`  ✗ ${c.from} → ${c.to} (${KIND_TITLES[c.kind]}): expected source ${c.expected}, ${c.seen ? `saw ${c.seen}` : `error: ${c.error ?? 'none'}`}`);
   }

@@ -15,7 +15,12 @@ export function renderStatus(lab: ClusterLab, nodes: NodeStatus[]): string {
       : 'no agent';
     const subnet = n.lease?.subnets?.ipv4 ?? (s.bridgeSubnet ? `${s.bridgeSubnet} (static)` : 'no lease file');
     lines.push(`${n.node.name}  ${n.node.address}  subnet ${subnet}  ${agent}`);
-    for (const r of n.routes) lines.push(`    route ${r}`);
+    // In node order (the routes come sorted as text).
+    const via = (r: string): number => s.nodes.findIndex((x) => r.includes(` via ${x.address} `));
+    for (const r of [...n.routes].sort((a, b) => via(a) - via(b))) {
+      const peer = s.nodes[via(r)];
+      lines.push(`    route ${r}${peer ? `  (→ ${peer.name})` : ''}`);
+    }
     for (const p of lab.podsOf(n.node.name)) lines.push(`    pod ${p.name}  ${p.ip ?? '(no address)'}  ${p.netns}`);
   }
   return lines.join('\n');
