@@ -2,6 +2,7 @@
 // options (the bridge's own, its ports', a port's VLANs) and decoding.
 // Builders are pure and return an NlRequest; run them with NetlinkSocket.request or .batch.
 import {
+  IFLA_GROUP,
   AF_BRIDGE,
   AF_UNSPEC,
   BRIDGE_VLAN_INFO_PVID,
@@ -155,6 +156,8 @@ export interface LinkChanges {
   txqlen?: number;
   /** IFLA_IFALIAS, a free-text label on the link (podnet marks a host veth's owner with it). */
   alias?: string;
+  /** IFLA_GROUP, the link's group (0 by default); a whole group can be deleted at once. */
+  group?: number;
 }
 
 export interface BridgePortOptions {
@@ -251,6 +254,7 @@ export function linkSet(ref: LinkRef, c: LinkChanges): NlRequest {
   if (c.netns) netnsAttr(w, c.netns);
   // Without a NUL, as iproute2 sends it (NLA_STRING); the kernel reports it back NUL-terminated.
   if (c.alias !== undefined) w.chars(IFLA_IFALIAS, c.alias);
+  if (c.group !== undefined) w.u32(IFLA_GROUP, c.group);
   return { type: RTM_NEWLINK, flags: 0, body: w.finish(), what: linkWhat(ref) };
 }
 
@@ -281,6 +285,15 @@ export function bridgeVlanDel(index: number, vid: number): NlRequest {
 
 export function linkDel(ref: LinkRef): NlRequest {
   return { type: RTM_DELLINK, flags: 0, body: refHeader(ref, 0, 0).finish(), what: linkWhat(ref) };
+}
+
+/**
+ * Delete every link of `group` in the socket's netns in one request: the kernel unregisters them
+ * together and waits for the network stack to let go of them once, not once per link.
+ */
+export function linkDelGroup(group: number): NlRequest {
+  const w = new BodyWriter().raw(ifinfomsg(AF_UNSPEC, 0, 0, 0)).u32(IFLA_GROUP, group);
+  return { type: RTM_DELLINK, flags: 0, body: w.finish(), what: `link group ${group}` };
 }
 
 export function linkGet(ref: LinkRef): NlRequest {
