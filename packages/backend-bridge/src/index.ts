@@ -2,8 +2,19 @@
 // time; the building blocks below are what host-gw and VXLAN reuse for their pod half.
 import type { Backend } from '@podnet/core/backend';
 import { createBridgePodHalf } from './pod-half.js';
+import { bridgeRepairMain } from './repair.js';
 
 export const backend = { name: 'bridge', pod: createBridgePodHalf() } satisfies Backend;
+
+/**
+ * Operator commands of the executable (`podnet-bridge <command> …`, never run by a runtime): the
+ * CNI app's generated entry runs `commands[argv[2]]` when there is one (apps/cni/scripts/entries.ts).
+ */
+export const commands: Readonly<Record<string, (argv: readonly string[]) => Promise<number>>> = {
+  repair: (argv) => bridgeRepairMain(argv, 'podnet-bridge'),
+};
+export { bridgeRepairMain, candidateNetnsFiles, findLivePods, repairNetwork, NETNS_DIRS } from './repair.js';
+export type { BridgeRepairResult, LivePods, UnresolvedVeth } from './repair.js';
 
 export { createBridgePodHalf } from './pod-half.js';
 export type { BridgePodHalfOptions } from './context.js';

@@ -41,6 +41,7 @@ export type {
   VethOptions,
   VxlanOptions,
 } from './link.js';
+export { nsidGet, nsidOf } from './nsid.js';
 export { addressAdd, addressDel, addressDump, addressReplace, decodeAddress, listAddresses } from './address.js';
 export type { Address, AddressFilter, AddressOptions } from './address.js';
 export { decodeRoute, listRoutes, routeAdd, routeDel, routeDump, routeReplace, routeWhat } from './route.js';
