@@ -179,6 +179,21 @@ describe('host-gw node half', () => {
     await halfA.teardown(); // idempotent
   });
 
+  it('reports what the kernel refuses (underlay down) and converges again once it is back', async () => {
+    // Down: the connected routes go (the kernel refuses a next hop there), IPv6 addresses go too.
+    ip(B, 'link', 'set', 'pnh-ub', 'down');
+    const down = await halfB.reconcile(leaseB, [leaseA]);
+    expect(down.programmed).toBe(0);
+    expect(down.errors).toEqual([expect.stringMatching(/^RTM_NEWROUTE route 10\.77\.1\.0\/24 via 192\.168\.77\.1 .*: ENETUNREACH/)]);
+    expect(down.skipped.map((s) => s.reason)).toEqual([expect.stringContaining('node address fd77::1 is not on-link on pnh-ub')]);
+
+    ip(B, 'link', 'set', 'pnh-ub', 'up');
+    ip(B, 'address', 'add', 'fd77::2/64', 'dev', 'pnh-ub', 'nodad');
+    const up = await halfB.reconcile(leaseB, [leaseA]);
+    expect([up.programmed, up.errors, up.skipped]).toEqual([2, [], []]);
+    expect(ours(B)).toHaveLength(2);
+  });
+
   it('refuses an environment that would make it delete routes it does not own', () => {
     const e = env(A, 'pnh-ua');
     expect(() => hostGwNodeHalf.create({ ...e, routeProtocol: 2 })).toThrow(/invalid routeProtocol 2/);

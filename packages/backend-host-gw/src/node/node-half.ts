@@ -53,8 +53,8 @@ export class HostGwNodeHalf implements NodeHalf {
       // A failed change is an add/replace when it names a wanted route (destination, next hop and
       // device): a stale route of ours being deleted never says exactly that, as the kernel
       // keeps one route per destination, next hop and device.
-      const wanted = new Set(routes.map(routeId));
-      const failedWanted = result.failed.filter((f) => wanted.has(routeId(f.route))).length;
+      const wanted = result.failed.length > 0 ? new Set(routes.map(routeId)) : undefined;
+      const failedWanted = result.failed.filter((f) => wanted?.has(routeId(f.route))).length;
       const report: NodeReconcileReport = {
         programmed: routes.length - result.conflicts.length - failedWanted,
         changes,
