@@ -13,6 +13,7 @@ import { startEtcd } from '../testing/etcd-server.js';
 import type { EtcdServer, TlsFiles } from '../testing/etcd-server.js';
 import { killAll } from '../testing/processes.js';
 import { startTcpProxy } from '../testing/tcp-proxy.js';
+import { makeLeases, seedLeases } from '../testing/seed.js';
 import { EtcdLeaseStore } from './etcd-store.js';
 
 let plain: EtcdServer;
@@ -184,6 +185,22 @@ describe('etcd store', () => {
     // Someone deletes the key by hand.
     await store.client.delete().key(store.keys.lease('pnc-a')).exec();
     expect(((await store.renew(again).catch((e: unknown) => e)) as ClusterError).kind).toBe('lease-lost');
+  });
+
+  it('seeds many leases (benchmark support), seen by a watcher', async () => {
+    const store = await open(plain.endpoints, '/pnc-seed');
+    const config = parseNetworkConfig({ Network: '10.72.0.0/16', EnableIPv6: true, IPv6Network: 'fd00:72::/48' });
+    await store.putNetworkConfig(config);
+    let seen = 0;
+    const watch = store.watch(0, { onEvents: (batch) => (seen += batch.events.length) });
+    await seedLeases(store, makeLeases(config, 200));
+    await until('200 events', () => (seen === 200 ? true : undefined));
+    const { leases } = await store.list();
+    expect(new Set(leases.map((l) => l.subnets.ipv6)).size).toBe(200);
+    // A seeded lease behaves like any other: renew works.
+    const first = leases.find((l) => l.node === 'pnc-peer-0');
+    if (first !== undefined) expect((await store.renew(first)).subnets).toEqual(first.subnets);
+    await watch.close();
   });
 
   it('writes the documented key layout', async () => {

@@ -10,6 +10,7 @@ import { parseNetworkConfig } from '../config/network-config.js';
 import type { AcquireRequest, Lease, LeaseEventBatch } from '../lease/types.js';
 import { describeLeaseStoreContract } from '../testing/contract.js';
 import { killAll, spawnTracked } from '../testing/processes.js';
+import { makeLeases, seedLeases } from '../testing/seed.js';
 import { LocalLeaseStore } from './local-store.js';
 import { readState } from './state.js';
 
@@ -98,6 +99,22 @@ describe('local store', () => {
     // The store is still writable (no lock left behind by a killed holder).
     await store.acquire({ node: 'pnc-after', nodeIps: ['192.0.2.2'], backend: { type: 'host-gw' }, ttlMs: 60_000 });
     expect(await readdir(dir)).toContain('state.json');
+    await store.close();
+  });
+
+  it('seeds many leases in one commit (benchmark support), seen by a watcher as one batch', async () => {
+    const dir = await tempDir();
+    const store = new LocalLeaseStore(dir);
+    const config = parseNetworkConfig({ Network: '10.62.0.0/16' });
+    await store.putNetworkConfig(config);
+    const batches: LeaseEventBatch[] = [];
+    const watch = store.watch(0, { onEvents: (b) => batches.push(b) });
+    await vi.waitFor(() => expect(batches).toHaveLength(1));
+    await seedLeases(store, makeLeases(config, 200));
+    await vi.waitFor(() => expect(batches).toHaveLength(2), { timeout: 5_000 });
+    expect(batches[1]?.events).toHaveLength(200);
+    expect(new Set((await store.list()).leases.map((l) => l.subnets.ipv4)).size).toBe(200);
+    await watch.close();
     await store.close();
   });
 

@@ -25,6 +25,8 @@ export interface LocalStoreOptions {
   pollMs?: number;
   /** Lease events kept for watchers that fall behind (default LOG_LIMIT). */
   logLimit?: number;
+  /** Watchers also use inotify (default true; false leaves the poll alone, for measurements). */
+  inotify?: boolean;
 }
 
 const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
@@ -66,6 +68,7 @@ export class LocalLeaseStore implements LeaseStore {
   readonly #lockTimeoutMs: number;
   readonly #pollMs: number;
   readonly #logLimit: number;
+  readonly #inotify: boolean;
   #closed = false;
 
   constructor(
@@ -76,6 +79,7 @@ export class LocalLeaseStore implements LeaseStore {
     this.#lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
     this.#pollMs = options.pollMs ?? DEFAULT_POLL_MS;
     this.#logLimit = options.logLimit ?? LOG_LIMIT;
+    this.#inotify = options.inotify ?? true;
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
     } catch (error) {
@@ -217,10 +221,24 @@ export class LocalLeaseStore implements LeaseStore {
 
   watch(fromRevision: number, handlers: WatchHandlers): LeaseWatch {
     this.#live();
-    const watch = new LocalWatch(this, fromRevision, handlers, this.#pollMs, () => this.#watches.delete(watch));
+    const watch = new LocalWatch(this, fromRevision, handlers, { pollMs: this.#pollMs, inotify: this.#inotify }, () => this.#watches.delete(watch));
     this.#watches.add(watch);
     watch.start();
     return watch;
+  }
+
+  /**
+   * Test and benchmark support: write many leases in one commit, as `added`/`changed` events.
+   * No planning: the caller's subnets must be distinct and fit the config.
+   */
+  async seed(leases: ReadonlyArray<Omit<Lease, 'revision' | 'expiresAt'> & { ttlMs: number }>): Promise<number> {
+    return this.#transact((draft) => {
+      for (const { ttlMs, ...rest } of leases) {
+        checkNode(rest.node);
+        draft.put({ ...rest, expiresAt: draft.now + ttlMs, revision: draft.revision }, draft.state.leases[rest.node], ttlMs);
+      }
+      return draft.revision;
+    });
   }
 
   /**

@@ -38,13 +38,20 @@ export class LocalWatch implements LeaseWatch {
     readonly store: WatchedStore,
     fromRevision: number,
     readonly handlers: WatchHandlers,
-    readonly pollMs: number,
+    readonly options: { pollMs: number; inotify: boolean },
     readonly onClose: () => void,
   ) {
     this.#revision = fromRevision;
   }
 
   start(): void {
+    if (this.options.inotify) this.#startInotify();
+    this.#poll = setInterval(() => this.#kick(), this.options.pollMs);
+    this.#poll.unref();
+    setImmediate(() => this.#kick());
+  }
+
+  #startInotify(): void {
     try {
       this.#inotify = fsWatch(this.store.dir, { persistent: false }, (_type, file) => {
         if (file === null || file === STATE_FILE) this.#kick();
@@ -57,9 +64,6 @@ export class LocalWatch implements LeaseWatch {
     } catch {
       this.#inotify = undefined;
     }
-    this.#poll = setInterval(() => this.#kick(), this.pollMs);
-    this.#poll.unref();
-    setImmediate(() => this.#kick());
   }
 
   #kick(): void {
