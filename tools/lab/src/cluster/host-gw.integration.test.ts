@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../exec.js';
+import { run, runOk } from '../exec.js';
 import { listNetns } from '../netns.js';
 import { ClusterLab, type NodeStatus } from './lab.js';
 import { alive } from './process.js';
@@ -73,8 +73,8 @@ describe.each(['local', 'etcd'] as const)('host-gw lab, 3 nodes × 2 pods, store
 
   it('removes a stale route of its protocol at the next reconcile, and leaves a route of another protocol alone', async () => {
     const [n1] = lab.state.nodes as [NodeRecord];
-    await run('ip', ['-n', n1.netns, 'route', 'add', '10.244.250.0/24', 'via', lab.state.nodes[2]!.address, 'proto', '83']);
-    await run('ip', ['-n', n1.netns, 'route', 'add', '10.244.251.0/24', 'via', lab.state.nodes[2]!.address, 'proto', 'static']);
+    await runOk('ip', ['-n', n1.netns, 'route', 'add', '10.244.250.0/24', 'via', lab.state.nodes[2]!.address, 'proto', '83']);
+    await runOk('ip', ['-n', n1.netns, 'route', 'add', '10.244.251.0/24', 'via', lab.state.nodes[2]!.address, 'proto', 'static']);
     try {
       await waitFor('the stale protocol-83 route to be removed', async () => !(await lab.routes(n1, 83)).some((r) => r.dst === '10.244.250.0/24'));
       expect((await lab.routes(n1, 'static')).map((r) => r.dst)).toEqual(['10.244.251.0/24']);
@@ -88,7 +88,7 @@ describe.each(['local', 'etcd'] as const)('host-gw lab, 3 nodes × 2 pods, store
   it('restores a route deleted by hand', async () => {
     const [n1, n2] = lab.state.nodes as [NodeRecord, NodeRecord];
     const route = await routeTo(n2);
-    await run('ip', ['-n', n1.netns, 'route', 'del', await subnet(n2)]);
+    await runOk('ip', ['-n', n1.netns, 'route', 'del', await subnet(n2)]);
     expect(await lab.agentRoutes(n1)).not.toContain(route);
     await waitFor(`${route} back on ${n1.name}`, async () => (await lab.agentRoutes(n1)).includes(route));
   });
