@@ -10,6 +10,24 @@ export function parseIp(text: string): Uint8Array {
   return b;
 }
 
+const canonicalCache = new Map<string, string>();
+const CANONICAL_CACHE_MAX = 65_536;
+
+/**
+ * `formatIp(parseIp(text))`, memoised: the agent's reconcile canonicalises the same few thousand
+ * peer addresses on every pass, and parse + format cost more than the rest of the route diff.
+ * Throws like parseIp on a bad address (bad input is never cached).
+ */
+export function canonicalIp(text: string): string {
+  let out = canonicalCache.get(text);
+  if (out === undefined) {
+    out = formatIp(parseIp(text));
+    if (canonicalCache.size >= CANONICAL_CACHE_MAX) canonicalCache.clear();
+    canonicalCache.set(text, out);
+  }
+  return out;
+}
+
 export function ipFamily(text: string): IpFamily {
   return parseIp(text).length === 4 ? 4 : 6;
 }

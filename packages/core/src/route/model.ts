@@ -1,7 +1,7 @@
 // The route model shared by the planner and the reconciler: a desired route is a netlink
 // RouteSpec owned by one protocol; identity and equality follow what the kernel keys routes by.
 import { RTN_UNICAST, RT_TABLE_MAIN } from '../netlink/constants.js';
-import { formatIp, parseIp } from '../netlink/ip.js';
+import { canonicalIp } from '../netlink/ip.js';
 import type { IpFamily } from '../netlink/ip.js';
 import type { Route, RouteSpec } from '../netlink/route.js';
 
@@ -22,11 +22,11 @@ export interface NormalRoute extends RouteSpec {
 const DEFAULT_METRIC: Record<IpFamily, number> = { 4: 0, 6: 1024 };
 
 export function normalise(r: DesiredRoute, protocol: number, table?: number): NormalRoute {
-  const dst = parseIp(r.dst);
-  const family: IpFamily = dst.length === 4 ? 4 : 6;
+  const dst = canonicalIp(r.dst);
+  const family: IpFamily = dst.includes(':') ? 6 : 4;
   const out: NormalRoute = {
     ...r,
-    dst: formatIp(dst),
+    dst,
     family,
     protocol,
     table: r.table ?? table ?? RT_TABLE_MAIN,
@@ -34,8 +34,8 @@ export function normalise(r: DesiredRoute, protocol: number, table?: number): No
     priority: r.priority ?? DEFAULT_METRIC[family],
     onlink: r.onlink ?? false,
   };
-  if (r.gateway !== undefined) out.gateway = formatIp(parseIp(r.gateway));
-  if (r.prefsrc !== undefined) out.prefsrc = formatIp(parseIp(r.prefsrc));
+  if (r.gateway !== undefined) out.gateway = canonicalIp(r.gateway);
+  if (r.prefsrc !== undefined) out.prefsrc = canonicalIp(r.prefsrc);
   return out;
 }
 
