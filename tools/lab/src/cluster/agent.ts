@@ -48,7 +48,7 @@ function marker(agent: AgentRecord): string {
 }
 
 /** Starts the agent of `agent` in `node`'s namespace and waits for /readyz. */
-export async function startAgent(node: NodeRecord, agent: AgentRecord, readyTimeoutMs = 30_000): Promise<AgentRecord> {
+export async function startAgent(node: NodeRecord, agent: AgentRecord, readyTimeoutMs = 60_000): Promise<AgentRecord> {
   const [binary, ...args] = agent.args as [string, ...string[]];
   const pid = spawnDetached(node.netns, binary, args, agent.log);
   const started = { ...agent, pid };
@@ -56,7 +56,7 @@ export async function startAgent(node: NodeRecord, agent: AgentRecord, readyTime
   return started;
 }
 
-export async function waitAgentReady(node: NodeRecord, agent: AgentRecord, timeoutMs = 30_000): Promise<void> {
+export async function waitAgentReady(node: NodeRecord, agent: AgentRecord, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {

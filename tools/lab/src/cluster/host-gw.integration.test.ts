@@ -25,7 +25,7 @@ afterAll(async () => {
   await rm(stateRoot, { recursive: true, force: true });
 });
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for: ${what}`);
@@ -150,7 +150,7 @@ describe.each(['local', 'etcd'] as const)('host-gw lab, 3 nodes × 2 pods, store
       }
       const route = await routeTo(n4);
       for (const node of others(n4)) {
-        await waitFor(`${route} on ${node.name}`, async () => (await lab.agentRoutes(node)).includes(route), 15_000);
+        await waitFor(`${route} on ${node.name}`, async () => (await lab.agentRoutes(node)).includes(route), 30_000);
       }
       expect(await lab.agentRoutes(n4)).toEqual((await Promise.all(others(n4).map(routeTo))).sort());
       const [pod] = await lab.addPods(n4.name, 1);
@@ -167,7 +167,7 @@ describe.each(['local', 'etcd'] as const)('host-gw lab, 3 nodes × 2 pods, store
     const r = await lab.podnetd(n4.name, ['teardown', '--release', ...lab.agentStoreArgs(n4)]);
     expect(r.code, r.stderr).toBe(0);
     for (const node of others(n4)) {
-      await waitFor(`${route} gone from ${node.name}`, async () => !(await lab.agentRoutes(node)).includes(route), 15_000);
+      await waitFor(`${route} gone from ${node.name}`, async () => !(await lab.agentRoutes(node)).includes(route), 30_000);
     }
     // The leaver's own routes are gone too (teardown removes what the agent installed).
     expect(await lab.agentRoutes(n4)).toEqual([]);
@@ -180,4 +180,22 @@ describe.each(['local', 'etcd'] as const)('host-gw lab, 3 nodes × 2 pods, store
     for (const pid of pids) expect(await alive(pid)).toBe(false);
     await expect(import('node:fs/promises').then((fs) => fs.stat(lab.state.dir))).rejects.toThrow();
   });
+});
+
+describe.each(['local', 'etcd'] as const)('16 agents starting at once, store %s', (store) => {
+  it('get 16 distinct subnets, and every node routes the 15 others via their nodes', async () => {
+    const lab = await ClusterLab.up({ prefix: `${PREFIX}${store[0]}16`, stateRoot, nodes: 16, pods: 0, store });
+    try {
+      const leases = await Promise.all(lab.state.nodes.map((n) => lab.leaseFile(n)));
+      const subnets = leases.map((l) => l?.subnets?.ipv4);
+      expect(subnets.every((s) => s !== undefined)).toBe(true);
+      expect(new Set(subnets).size).toBe(16);
+      for (const [i, node] of lab.state.nodes.entries()) {
+        const want = lab.state.nodes.flatMap((peer, j) => (j === i ? [] : [`${subnets[j]} via ${peer.address} dev eth0`])).sort();
+        await waitFor(`${node.name} routing all 15 peers`, async () => JSON.stringify(await lab.agentRoutes(node)) === JSON.stringify(want));
+      }
+    } finally {
+      await lab.down();
+    }
+  }, 120_000);
 });
