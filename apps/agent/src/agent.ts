@@ -127,7 +127,10 @@ export class Agent {
     this.#listen = await this.#http.listen(o.listen);
 
     this.#phase = 'opening the store';
-    this.#store = await (this.deps.openStore ?? openStore)(o);
+    const open = this.deps.openStore ?? openStore;
+    const store = await this.#retry('open the store', () => open(o));
+    if (!store) return;
+    this.#store = store;
     this.log.info({ node: o.node, store: this.#store.kind }, 'lease store opened');
 
     this.#phase = 'reading the network config';
