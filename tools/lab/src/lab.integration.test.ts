@@ -3,7 +3,6 @@
 import { chmod, readlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { invokeCni } from './cni.js';
 import { runOk } from './exec.js';
 import { links } from './kernel.js';
 import { Lab } from './lab.js';

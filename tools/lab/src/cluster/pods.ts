@@ -2,7 +2,7 @@
 // the node namespace with CNI_NETNS pointing at it (../cni.ts), and DEL before the namespace goes.
 import { randomBytes } from 'node:crypto';
 import { cniOk, invokeCni, type CniCommand } from '../cni.js';
-import { createNetns, deleteNetns, Netns } from '../netns.js';
+import { createNetns, Netns } from '../netns.js';
 import type { LabState, NodeRecord, PodRecord } from './state.js';
 import { BACKENDS } from './backends.js';
 
@@ -51,15 +51,4 @@ export async function createPod(
   pod.ip = v4;
   await record(pod);
   return pod;
-}
-
-/** DEL (best effort: the lab is going away either way), then the namespace. */
-export async function deletePod(state: LabState, node: NodeRecord | undefined, pod: PodRecord, binary: string | undefined, cniPath: string[]): Promise<string[]> {
-  const problems: string[] = [];
-  if (node && binary) {
-    const r = await call(state, node, pod, 'DEL', binary, cniPath);
-    if (r.code !== 0) problems.push(`CNI DEL of ${pod.node}/${pod.name}: exit ${r.code} ${r.stdout.trim()} ${r.stderr.trim()}`);
-  }
-  await deleteNetns(pod.netns);
-  return problems;
 }
