@@ -13,7 +13,7 @@ export interface EtcdTlsFiles {
 }
 
 export type StoreOptions =
-  | { kind: 'local'; dir: string; lockTimeoutMs?: number; pollMs?: number }
+  | { kind: 'local'; dir: string; lockTimeoutMs?: number; pollMs?: number; inotify?: boolean }
   | {
       kind: 'etcd';
       /** e.g. ["https://10.0.0.1:2379"]. */
@@ -35,6 +35,7 @@ export async function openLeaseStore(options: StoreOptions): Promise<LeaseStore>
     return new LocalLeaseStore(options.dir, {
       ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs }),
       ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
+      ...(options.inotify === undefined ? {} : { inotify: options.inotify }),
     });
   }
   if (options.kind === 'etcd') {
