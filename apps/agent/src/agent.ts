@@ -151,13 +151,15 @@ export class Agent {
 
     this.#factory = await nodeHalfFor(this.#config.Backend.Type, this.deps.backends ?? BACKENDS);
     const env: NodeEnvironment = {
+      node: o.node,
+      backend: this.#config.Backend,
       underlay: { name: underlay.name, index: underlay.index, mtu: underlay.mtu, addresses: underlay.addresses },
       routeProtocol: PODNET_ROUTE_PROTOCOL,
       log: (level, message, fields) => this.log[level](fields ?? {}, message),
     };
     const leaseData = this.#factory.leaseData?.(env);
     const backendType = this.#config.Backend.Type;
-    const mtu = this.#factory.podMtu(underlay.mtu, underlay.family);
+    const mtu = this.#factory.podMtu(underlay.mtu, underlay.family, this.#config.Backend);
     const half = this.#factory.create(env);
     this.#half = half;
 

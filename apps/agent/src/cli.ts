@@ -127,6 +127,9 @@ async function runAgent(options: AgentOptions, log: Logger, deps: AgentDeps, exi
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // A long-lived agent outlives a library's stray rejection (a gRPC stream of the store client,
+  // say): the data plane is fine, and the services retry by themselves. Said loudly instead.
+  process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection (kept running)'));
   try {
     await agent.start();
   } catch (error) {

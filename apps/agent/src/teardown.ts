@@ -63,7 +63,10 @@ export async function teardown(o: AgentOptions, log: Logger, t: TeardownOptions)
       } finally {
         sock.close();
       }
+      // The lease file names the backend but not its options; a teardown needs none of them.
       const half = factory.create({
+        node,
+        backend: { Type: type },
         underlay: { name: underlay.name, index: underlay.index, mtu: underlay.mtu, addresses: underlay.addresses },
         routeProtocol: PODNET_ROUTE_PROTOCOL,
         log: (level, message, fields) => log[level](fields ?? {}, message),
