@@ -14,11 +14,12 @@ import { hostVethName, ownerAlias } from './host-veth.js';
 import { configurePod, createPodVeth, ensureIfnameFree } from './pod-interface.js';
 import type { PodSide } from './pod-netns.js';
 import { UndoList } from './undo.js';
+import { DEFAULT_PROFILE } from '@podnet/portmap';
 
 export async function add(options: BridgePodHalfOptions, args: CmdArgs): Promise<Result> {
   if (!args.netns) throw new CniError(ErrorCode.InvalidEnvironment, 'CNI_NETNS is required for ADD', 'the pod network namespace path');
   const call = await openCall(options, args.config, args.args);
-  const { cfg, host, ipam, masq } = call;
+  const { cfg, host, ipam, masq, hostPorts } = call;
   const owner = { network: cfg.network, containerId: args.containerId, ifname: args.ifname };
   let pod: PodSide | undefined;
   let lock: HeldLock | undefined;
@@ -67,9 +68,23 @@ export async function add(options: BridgePodHalfOptions, args: CmdArgs): Promise
       enableForwarding(host, new Set(plan.bridgeAddresses.map((a) => a.family)));
     }
 
-    if (cfg.ipMasq && plan.addresses.length > 0) {
-      const addresses = plan.addresses.map((a) => a.cidr);
-      await masq.add({ containerId: args.containerId, ifname: args.ifname }, addresses, cfg.masqExempt);
+    // Masquerade and host ports: one nft transaction (two when the steady-state one cannot apply).
+    const addresses = plan.addresses.map((a) => a.cidr);
+    const masqOn = cfg.ipMasq && addresses.length > 0;
+    const masqOwner = { containerId: args.containerId, ifname: args.ifname };
+    const ports =
+      cfg.portMappings.length > 0 && addresses.length > 0
+        ? hostPorts.plan({ owner, mappings: cfg.portMappings, podAddresses: addresses, profile: DEFAULT_PROFILE })
+        : undefined;
+    if (ports && ports.elements.length > 0) {
+      const m = masqOn ? masq.addLines(masqOwner, addresses, cfg.masqExempt) : { fast: [], full: [] };
+      await hostPorts.apply(ports, m.fast, async () => m.full);
+      if (masqOn) undo.push('remove masquerade elements', () => masq.removeAddresses(addresses));
+      undo.push('remove host ports', () => hostPorts.rollback(ports));
+      // route_localnet on the bridge: the device towards the pod (127.0.0.1:hostPort).
+      hostPorts.finish(ports, cfg.bridge);
+    } else if (masqOn) {
+      await masq.add(masqOwner, addresses, cfg.masqExempt);
       undo.push('remove masquerade elements', () => masq.removeAddresses(addresses));
     }
 

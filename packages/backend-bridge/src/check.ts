@@ -16,13 +16,14 @@ import { checkHostPort } from './host-port.js';
 import { hostVethName } from './host-veth.js';
 import { ownerComment } from './masquerade.js';
 import { checkPodInterface } from './pod-interface.js';
+import { DEFAULT_PROFILE } from '@podnet/portmap';
 
 export async function check(options: BridgePodHalfOptions, args: CmdArgs): Promise<void> {
   if (!args.netns) throw new CniError(ErrorCode.InvalidEnvironment, 'CNI_NETNS is required for CHECK', 'the pod network namespace path');
   const prev = args.config.prevResult;
   if (!prev) throw new CniError(ErrorCode.InvalidConfig, 'CHECK needs prevResult', 'the runtime passes the ADD result as prevResult');
   const call = await openCall(options, args.config, args.args);
-  const { cfg, host, ipam, masq } = call;
+  const { cfg, host, ipam, masq, hostPorts } = call;
   let pod: PodSide | undefined;
   let lock: HeldLock | undefined;
   try {
@@ -53,6 +54,10 @@ export async function check(options: BridgePodHalfOptions, args: CmdArgs): Promi
           throw new CniError(ErrorCode.Internal, `masquerade element for ${ip} (${comment}) missing from nft table inet ${masq.table}`);
         }
       }
+    }
+    if (cfg.portMappings.length > 0) {
+      const owner = { network: cfg.network, containerId: args.containerId, ifname: args.ifname };
+      await hostPorts.check(hostPorts.plan({ owner, mappings: cfg.portMappings, podAddresses: addresses, profile: DEFAULT_PROFILE }));
     }
     if (ipam) await ipam.check(args);
   } finally {

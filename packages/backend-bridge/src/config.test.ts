@@ -33,7 +33,19 @@ describe('parseBridgeConfig', () => {
       hairpinMode: false,
       promiscMode: false,
       masqExempt: [],
+      portMappings: [],
     });
+  });
+
+  it('reads runtimeConfig.portMappings in both casings, and refuses them without IPAM', () => {
+    const ipam = { type: 'podnet-ipam' };
+    const c = parse({ ipam, runtimeConfig: { portMappings: [{ HostPort: 8080, ContainerPort: 80, Protocol: 'tcp', HostIP: '' }, { hostPort: 5353, containerPort: 53, protocol: 'udp', hostIP: '127.0.0.1' }] } });
+    expect(c.portMappings).toEqual([
+      { hostPort: 8080, containerPort: 80, protocol: 'tcp', host: { kind: 'any' } },
+      { hostPort: 5353, containerPort: 53, protocol: 'udp', host: { kind: 'address', address: '127.0.0.1', family: 4 } },
+    ]);
+    expect(() => parse({ runtimeConfig: { portMappings: [{ hostPort: 1, containerPort: 1 }] } })).toThrow(/without "ipam"/);
+    expect(() => parse({ ipam, runtimeConfig: { portMappings: [{ hostPort: 0, containerPort: 80 }] } })).toThrow(/portMappings\[0\]\.hostPort/);
   });
 
   it('reads every bridge key', () => {

@@ -3,6 +3,8 @@
 // (the spec's "unsupported field", naming the key); wrong types and contradictions are code 7.
 import { CniError, ErrorCode, NAME_PATTERN, NETCONF_KEYS, ifnameProblem, showValue } from '@podnet/core/cni';
 import type { Dns, IpamSection, NetConf } from '@podnet/core/cni';
+import { parsePortMappings } from '@podnet/portmap';
+import type { PortMapping } from '@podnet/portmap';
 
 export interface BridgeConfig {
   /** The network name (`name`): namespaces IPAM state, host veth names, nft tables. */
@@ -35,6 +37,11 @@ export interface BridgeConfig {
    * Not a config key: host-gw and VXLAN set it from the cluster network through `resolveConfig`.
    */
   masqExempt: string[];
+  /**
+   * Host ports (`runtimeConfig.portMappings`, sent by the runtime when the config declares
+   * `capabilities: {"portMappings": true}`), built in: no chained portmap needed.
+   */
+  portMappings: PortMapping[];
 }
 
 /** Keys every CNI plugin config may carry (spec-reserved, injected by libcni, or skel logging). */
@@ -157,6 +164,14 @@ export function parseBridgeConfig(
 
   const mac = parseMac(conf, cniArgs);
   const dns = conf.dns === undefined ? undefined : parseDns(conf.dns);
+  const portMappings = parsePortMappings(objectField(conf, 'runtimeConfig')?.['portMappings']);
+  if (portMappings.length > 0 && !ipam) {
+    throw new CniError(
+      ErrorCode.InvalidConfig,
+      'invalid config: "runtimeConfig.portMappings" without "ipam"',
+      'host ports forward to the pod\'s addresses; an L2-only network has none',
+    );
+  }
 
   return {
     network,
@@ -169,6 +184,7 @@ export function parseBridgeConfig(
     hairpinMode,
     promiscMode,
     masqExempt: [],
+    portMappings,
     ...(mtu !== undefined ? { mtu } : {}),
     ...(vlan !== undefined && vlan !== 0 ? { vlan } : {}),
     ...(mac !== undefined ? { mac } : {}),

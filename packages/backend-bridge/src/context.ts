@@ -10,6 +10,7 @@ import { Masquerade } from './masquerade.js';
 import { nftBinary } from './nft.js';
 import type { NftRunner } from './nft.js';
 import { PodSide } from './pod-netns.js';
+import { HostPorts } from '@podnet/portmap';
 
 export interface BridgePodHalfOptions {
   /** The bridge when the config names none. Default `podnet0`. */
@@ -33,6 +34,8 @@ export interface BridgePodHalfOptions {
   nft?: NftRunner;
   /** Directory of the per-attachment call locks (attachment-lock.ts); default /run/podnet/attachments. */
   lockDir?: string;
+  /** Where host ports keep their per-attachment records (podnetd repairs from them); default /run/podnet/hostports. */
+  hostPortStateDir?: string;
 }
 
 /** CNI_ARGS keys the bridge reads (MAC), plus those of its IPAM (IP, and Kubernetes' tolerated). */
@@ -44,6 +47,8 @@ export interface CallContext {
   /** Absent for an L2-only network. */
   ipam: Ipam | undefined;
   masq: Masquerade;
+  /** The node-wide host-port table (the `portMappings` capability). */
+  hostPorts: HostPorts;
   /** Release the node side (netlink socket, netns handle). */
   close(): void;
 }
@@ -58,8 +63,14 @@ export async function openCall(options: BridgePodHalfOptions, conf: NetConf, cni
   const rewritten = cfg.ipam !== conf.ipam;
   const ipamConf: NetConf = rewritten ? { ...conf, ...(cfg.ipam ? { ipam: cfg.ipam } : {}) } : conf;
   const ipam = cfg.ipam ? new Ipam({ builtin: options.builtinIpam ?? ipamPlugin }, cfg.ipam.type, ipamConf, rewritten) : undefined;
-  const masq = new Masquerade(cfg.network, options.nft ?? nftBinary(host.enter));
-  return { cfg, host, ipam, masq, close: () => host.close() };
+  const nft = options.nft ?? nftBinary(host.enter);
+  const masq = new Masquerade(cfg.network, nft);
+  const hostPorts = new HostPorts({
+    nft,
+    enter: host.enter,
+    ...(options.hostPortStateDir !== undefined ? { stateDir: options.hostPortStateDir } : {}),
+  });
+  return { cfg, host, ipam, masq, hostPorts, close: () => host.close() };
 }
 
 /** The pod side of a call (ADD, CHECK). When the netns cannot be opened, the call is closed too. */

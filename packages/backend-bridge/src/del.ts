@@ -13,7 +13,7 @@ import { hostVethName } from './host-veth.js';
 
 export async function del(options: BridgePodHalfOptions, args: CmdArgs): Promise<void> {
   const call = await openCall(options, args.config, args.args);
-  const { cfg, host, ipam, masq } = call;
+  const { cfg, host, ipam, masq, hostPorts } = call;
   const owner = { containerId: args.containerId, ifname: args.ifname };
   const attachment = { network: cfg.network, ...owner };
   const run = new BestEffort('DEL', args.log);
@@ -29,7 +29,18 @@ export async function del(options: BridgePodHalfOptions, args: CmdArgs): Promise
       // state (rules, address) still goes.
       if (deleteOwnedHostVeth(host, name, attachment) === 'foreign') args.log?.warn(`DEL: left link ${name} alone: it is not podnet's (no matching owner alias)`);
     });
-    if (cfg.ipMasq) await run.step('remove masquerade', () => masq.removeOwner(owner));
+    // Host ports whatever the runtime sent: found by owner comment, so a DEL without
+    // runtimeConfig (or after the network was renamed) still removes them. One transaction with
+    // the masquerade elements.
+    const ports = hostPorts.mayHold(owner, cfg.portMappings.length > 0);
+    if (cfg.ipMasq || ports) await run.step(ports ? 'remove masquerade and host ports' : 'remove masquerade', async () => {
+      const lines = [
+        ...(cfg.ipMasq ? masq.removalLines(await masq.ownerAddresses(owner)) : []),
+        ...(ports ? await hostPorts.removalLines(owner) : []),
+      ];
+      if (lines.length > 0) await hostPorts.table.nft.apply(lines.join('\n') + '\n');
+      hostPorts.forget(owner);
+    });
     if (ipam) await run.step(`IPAM DEL (${ipam.type})`, () => ipam.del(args));
   } finally {
     call.close();

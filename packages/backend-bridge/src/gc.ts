@@ -12,7 +12,7 @@ import { attachmentDigest, ownedByNetwork } from './host-veth.js';
 
 export async function gc(options: BridgePodHalfOptions, args: GcArgs): Promise<void> {
   const call = await openCall(options, args.config, {});
-  const { cfg, host, ipam, masq } = call;
+  const { cfg, host, ipam, masq, hostPorts } = call;
   // Attachments are compared by digest: long owners' veths carry only that (host-veth.ts).
   const valid = new Set(args.validAttachments.map((a) => attachmentDigest({ network: cfg.network, containerId: a.containerID, ifname: a.ifname })));
   const run = new BestEffort('GC', args.log);
@@ -30,6 +30,9 @@ export async function gc(options: BridgePodHalfOptions, args: GcArgs): Promise<v
         masq.gc(args.validAttachments.map((a) => ({ containerId: a.containerID, ifname: a.ifname }))),
       );
     }
+    await run.step('host ports', () =>
+      hostPorts.gc(cfg.network, args.validAttachments.map((a) => ({ containerId: a.containerID, ifname: a.ifname }))),
+    );
     if (ipam) await run.step(`IPAM GC (${ipam.type})`, () => ipam.gc(args));
     await run.step('attachment locks', () => removeStaleAttachmentLocks(options.lockDir ?? DEFAULT_LOCK_DIR, cfg.network, valid));
   } finally {

@@ -93,6 +93,21 @@ export class Masquerade {
    * one when that fails (see the top of this file).
    */
   async add(owner: MasqOwner, addresses: readonly string[], exempt: readonly string[]): Promise<void> {
+    const { fast, full } = this.addLines(owner, addresses, exempt);
+    try {
+      await this.nft.apply(fast.join('\n') + '\n');
+      return;
+    } catch {
+      // Missing table or stamp, or an existing element: the full transaction below handles all.
+    }
+    await this.nft.apply(full.join('\n') + '\n');
+  }
+
+  /**
+   * The two transactions of `add` as lines, for a caller that adds its own lines to the same
+   * transaction (the host ports of the same pod): `fast` first, `full` when that fails.
+   */
+  addLines(owner: MasqOwner, addresses: readonly string[], exempt: readonly string[]): { fast: string[]; full: string[] } {
     const t = `inet ${this.table}`;
     const comment = ownerComment(owner);
     const pods = addresses.map(cidrOf);
@@ -101,12 +116,6 @@ export class Masquerade {
 
     const fast = [`add element ${t} ${stamp} { 0 }`];
     for (const { address, family } of pods) fast.push(`create element ${t} pods${family} { ${address} comment "${comment}" }`);
-    try {
-      await this.nft.apply(fast.join('\n') + '\n');
-      return;
-    } catch {
-      // Missing table or stamp, or an existing element: the full transaction below handles all.
-    }
 
     const lines = [
       `add table ${t} { comment "podnet masquerade network ${this.network}"; }`,
@@ -131,19 +140,25 @@ export class Masquerade {
         `add element ${t} pods${family} { ${address} comment "${comment}" }`,
       );
     }
-    await this.nft.apply(lines.join('\n') + '\n');
+    return { fast, full: lines };
   }
 
   /** Remove these addresses' elements; succeeds when they (or the table) are gone. One transaction. */
   async removeAddresses(addresses: readonly string[]): Promise<void> {
-    if (addresses.length === 0) return;
+    const lines = this.removalLines(addresses);
+    if (lines.length > 0) await this.nft.apply(lines.join('\n') + '\n');
+  }
+
+  /** The lines of `removeAddresses`, for a shared transaction; none for no addresses. */
+  removalLines(addresses: readonly string[]): string[] {
+    if (addresses.length === 0) return [];
     const t = `inet ${this.table}`;
     const lines = [`add table ${t}`, `add set ${t} pods4 { type ipv4_addr; }`, `add set ${t} pods6 { type ipv6_addr; }`];
     for (const cidr of addresses) {
       const { address, family } = cidrOf(cidr);
       lines.push(`add element ${t} pods${family} { ${address} }`, `delete element ${t} pods${family} { ${address} }`);
     }
-    await this.nft.apply(lines.join('\n') + '\n');
+    return lines;
   }
 
   /** The pod elements of this network; empty when the table does not exist. */
@@ -172,9 +187,13 @@ export class Masquerade {
 
   /** DEL: remove the owner's elements, found by comment. Needs no netns, no IPAM, no prevResult. */
   async removeOwner(owner: MasqOwner): Promise<void> {
+    await this.removeAddresses(await this.ownerAddresses(owner));
+  }
+
+  /** The addresses whose element comment is this owner's (one `nft -j list`). */
+  async ownerAddresses(owner: MasqOwner): Promise<string[]> {
     const comment = ownerComment(owner);
-    const entries = (await this.list()).filter((e) => e.comment === comment);
-    await this.removeAddresses(entries.map((e) => e.address));
+    return (await this.list()).filter((e) => e.comment === comment).map((e) => e.address);
   }
 
   /**
