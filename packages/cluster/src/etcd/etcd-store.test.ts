@@ -182,9 +182,15 @@ describe('etcd store', () => {
     // Re-acquiring gives the same subnet back (still free).
     const again = await store.acquire(request('pnc-a'));
     expect(again.subnets).toEqual(lease.subnets);
-    // Someone deletes the key by hand.
+    // Someone deletes the key by hand: lease-lost, and the node gets the same subnet back
+    // (its subnet claim, still alive under the old etcd lease, names it).
     await store.client.delete().key(store.keys.lease('pnc-a')).exec();
     expect(((await store.renew(again).catch((e: unknown) => e)) as ClusterError).kind).toBe('lease-lost');
+    const third = await store.acquire(request('pnc-a'));
+    expect(third.subnets).toEqual(lease.subnets);
+    // And no other node can take it meanwhile.
+    const other = await store.acquire(request('pnc-b'));
+    expect(other.subnets).not.toEqual(lease.subnets);
   });
 
   it('seeds many leases (benchmark support), seen by a watcher', async () => {

@@ -210,10 +210,17 @@ export class EtcdLeaseStore implements LeaseStore {
           subnets = existing.subnets;
           txn = this.client.if(leaseKey, 'Mod', '==', kv.mod_revision);
         } else {
-          const [taken, history] = await Promise.all([this.#takenSubnets(), this.#history(node)]);
+          const [claims, history] = await Promise.all([this.#claims(), this.#history(node)]);
+          // Claims still naming this node (its lease key was deleted by hand, the etcd lease
+          // not yet expired) are not in anyone's way: the node may take them back.
+          const taken = new Set([...claims].filter(([, claim]) => claim.node !== node).map(([cidr]) => cidr));
           subnets = planSubnets(config, taken, history ?? request.previous);
           txn = this.client.if(leaseKey, 'Version', '==', 0);
-          for (const key of this.keys.subnetKeys(subnets)) txn = txn.and(key, 'Version', '==', 0);
+          for (const cidr of [subnets.ipv4, subnets.ipv6]) {
+            if (cidr === undefined) continue;
+            const own = claims.get(cidr);
+            txn = own === undefined ? txn.and(this.keys.subnet(cidr), 'Version', '==', 0) : txn.and(this.keys.subnet(cidr), 'Mod', '==', own.mod);
+          }
         }
         const lease: Lease = { node, nodeIps: [...request.nodeIps], subnets, backend: request.backend, expiresAt: now + grant.ttl * 1_000, revision: 0 };
         const result = await this.call('claim subnets', () => txn.then(...this.#puts(lease, request.ttlMs, grant?.id ?? '0')).commit());
@@ -229,9 +236,10 @@ export class EtcdLeaseStore implements LeaseStore {
     }
   }
 
-  async #takenSubnets(): Promise<Set<string>> {
-    const keys = await this.call('list claimed subnets', () => this.client.getAll().prefix(this.keys.subnetsPrefix).keys());
-    return new Set(keys.map((key) => this.keys.subnetOfKey(key)));
+  /** Every claimed subnet: who claims it and the claim key's mod_revision. */
+  async #claims(): Promise<Map<string, { node: string; mod: string }>> {
+    const response = await this.call('list claimed subnets', () => this.client.getAll().prefix(this.keys.subnetsPrefix).exec());
+    return new Map(response.kvs.map((kv) => [this.keys.subnetOfKey(kv.key.toString()), { node: kv.value.toString(), mod: kv.mod_revision }]));
   }
 
   async #history(node: string): Promise<LeaseSubnets | undefined> {
