@@ -38,6 +38,8 @@ export interface AgentDeps {
   backends?: BackendRegistry;
   openStore?: (options: AgentOptions) => Promise<LeaseStore>;
   nft?: NftRunner;
+  /** The iptables FORWARD step (default ensureForwardAccept: the host's iptables). */
+  forwardAccept?: (networks: ClusterNetworks) => Promise<string[]>;
   /** Process metrics (default true; tests with several agents in one process turn them off). */
   processMetrics?: boolean;
   /** Event coalescing window (default 50 ms). */
@@ -89,6 +91,8 @@ export class Agent {
   #reconciler: Reconciler | undefined;
   #nat: NatRules | undefined;
   #leaseFileWritten = false;
+  /** Between onLost and the reconcile after re-acquiring: not ready, not programming. */
+  #lost = false;
 
   constructor(
     readonly options: AgentOptions,
@@ -108,7 +112,7 @@ export class Agent {
   readiness(): { ready: boolean; reason: string } {
     const state = this.#keeper?.state;
     let reason: string;
-    if (state === 'lost') reason = 'lease lost: re-acquiring';
+    if (this.#lost) reason = 'lease lost: re-acquiring (programming stopped)';
     else if (!this.#leaseFileWritten) reason = `starting (${this.#phase})`;
     else if (!this.#reconciler?.firstDone) reason = 'waiting for the first reconcile';
     else if (state !== 'held') reason = `lease ${state ?? 'not acquired'}`;
@@ -192,12 +196,17 @@ export class Agent {
           if (!previous || !sameSubnets(lease, previous) || !this.#leaseFileWritten) writeFile(lease);
           this.#reconciler?.setLocal(this.#localLease(lease));
           if (previous) {
-            this.log.info({ subnets: lease.subnets, sameSubnet: sameSubnets(lease, previous) }, 'lease re-acquired; programming again');
+            const same = sameSubnets(lease, previous);
+            // Another subnet strands the pods of the old one (their addresses are no longer
+            // routed here); that can only happen when another node took ours meanwhile.
+            this.log[same ? 'info' : 'warn']({ subnets: lease.subnets, previous: previous.subnets }, same ? 'lease re-acquired with the same subnet; programming again' : 'lease re-acquired with ANOTHER subnet: pods on the old one must be recreated');
             await this.#reconciler?.reconcileNow('lease');
+            this.#lost = false;
             this.#updateReady();
           }
         },
         onLost: () => {
+          this.#lost = true;
           this.#reconciler?.pause();
           this.#updateReady();
         },
@@ -214,7 +223,7 @@ export class Agent {
     try {
       await this.#nat.apply(networks);
       this.log.info({ masquerade: o.masquerade }, 'nftables tables ip/ip6 podnet applied');
-      const added = await ensureForwardAccept(networks);
+      const added = await (this.deps.forwardAccept ?? ensureForwardAccept)(networks);
       if (added.length > 0) this.log.info({ tools: added }, 'FORWARD policy is DROP: appended forward accept rules for the cluster network');
     } catch (error) {
       // Pod ↔ pod does not need them; the periodic pass retries.
@@ -290,7 +299,7 @@ export class Agent {
     try {
       const repaired = await this.#nat.repair(networks);
       if (repaired.length > 0) this.log.warn({ families: repaired }, 'nftables podnet tables had drifted: re-applied');
-      const added = await ensureForwardAccept(networks);
+      const added = await (this.deps.forwardAccept ?? ensureForwardAccept)(networks);
       if (added.length > 0) this.log.warn({ tools: added }, 'FORWARD policy is DROP and our accept rules were missing: appended');
     } catch (error) {
       this.metrics.masqueradeErrors.inc();
