@@ -3,11 +3,12 @@
 //   bun scripts/build.ts                      every executable (same as --all)
 //   bun scripts/build.ts --backend bridge     only dist/bin/podnet-bridge (repeatable)
 //   bun scripts/build.ts --ipam               only dist/bin/podnet-ipam
+//   bun scripts/build.ts podnet-portmap       only dist/bin/podnet-portmap (the chained host-port plugin)
 //   bun scripts/build.ts podnet-bridge        by executable name; 'podnet-*' means all
 //
-// The backend is chosen here, at build time: for backend <name> the script writes a two-line
-// entry that imports `backend` from `@podnet/backend-<name>` and hands `backend.pod` to the CNI
-// skel, so the bundle holds that backend only. A backend is buildable once it is a dependency of
+// The backend is chosen here, at build time: for backend <name> the script writes a short
+// entry that imports `@podnet/backend-<name>` and hands its `backend.pod` to the CNI
+// skel (or runs one of its `commands`, e.g. repair), so the bundle holds that backend only. A backend is buildable once it is a dependency of
 // this package; nothing else in the app names it.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -35,11 +36,11 @@ function availableBackends(): string[] {
 }
 
 function allExecutables(): Executable[] {
-  return [...availableBackends().map((name): Executable => ({ kind: 'backend', name })), { kind: 'ipam' }];
+  return [...availableBackends().map((name): Executable => ({ kind: 'backend', name })), { kind: 'ipam' }, { kind: 'portmap' }];
 }
 
 function executableName(exe: Executable): string {
-  return exe.kind === 'ipam' ? 'podnet-ipam' : `podnet-${exe.name}`;
+  return exe.kind === 'ipam' ? 'podnet-ipam' : exe.kind === 'portmap' ? 'podnet-portmap' : `podnet-${exe.name}`;
 }
 
 function usage(message: string): never {

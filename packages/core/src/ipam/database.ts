@@ -29,6 +29,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Level } from 'level';
 import { IpamError, IpamErrorCode } from './errors.js';
 import { damagedError, inspectStoreDir, isCorruption, prepareCreate, refusal } from './store-dir.js';
+import type { StoreDirState } from './store-dir.js';
 
 export type Database = Level<string, string>;
 
@@ -201,7 +202,7 @@ function openFailure(path: string, err: unknown): IpamError {
 }
 
 /** The store directory, private to root (the failed open above may have made it with 0755). */
-async function makeStoreDir(path: string, state: Awaited<ReturnType<typeof inspectStoreDir>>): Promise<void> {
+async function makeStoreDir(path: string, state: StoreDirState): Promise<void> {
   await prepareCreate(path, state);
   try {
     await mkdir(path, { recursive: true, mode: 0o700 });
