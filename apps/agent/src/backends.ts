@@ -7,6 +7,7 @@ export type BackendRegistry = Readonly<Record<string, () => Promise<NodeHalfFact
 
 export const BACKENDS: BackendRegistry = {
   'host-gw': async () => (await import('@podnet/backend-host-gw')).backend.node,
+  vxlan: async () => (await import('@podnet/backend-vxlan')).backend.node,
 };
 
 export async function nodeHalfFor(type: string, registry: BackendRegistry = BACKENDS): Promise<NodeHalfFactory> {
