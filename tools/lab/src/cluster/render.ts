@@ -15,6 +15,8 @@ export function renderStatus(lab: ClusterLab, nodes: NodeStatus[]): string {
       : 'no agent';
     const subnet = n.lease?.subnets?.ipv4 ?? (s.bridgeSubnet ? `${s.bridgeSubnet} (static)` : 'no lease file');
     lines.push(`${n.node.name}  ${n.node.address}  subnet ${subnet}  ${agent}`);
+    const view = agentView(n.agent?.status);
+    if (view) lines.push(`    ${view}`);
     // In node order (the routes come sorted as text).
     const via = (r: string): number => s.nodes.findIndex((x) => r.includes(` via ${x.address} `));
     for (const r of [...n.routes].sort((a, b) => via(a) - via(b))) {
@@ -24,4 +26,27 @@ export function renderStatus(lab: ClusterLab, nodes: NodeStatus[]): string {
     for (const p of lab.podsOf(n.node.name)) lines.push(`    pod ${p.name}  ${p.ip ?? '(no address)'}  ${p.netns}`);
   }
   return lines.join('\n');
+}
+
+/** The agent's own account (`/status`), read defensively: it is another program's JSON. */
+interface AgentStatusView {
+  state?: string;
+  store?: { kind?: string; down?: boolean };
+  lease?: { expiresAt?: string; revision?: number };
+  peers?: Array<{ node?: string }>;
+  skipped?: unknown[];
+  lastReconcile?: { at?: string; trigger?: string; errors?: unknown[] };
+}
+
+function agentView(status: unknown): string | undefined {
+  if (typeof status !== 'object' || status === null) return undefined;
+  const v = status as AgentStatusView;
+  const parts = [
+    `lease ${v.state ?? '?'}${v.lease?.expiresAt ? ` until ${v.lease.expiresAt}` : ''}${v.lease?.revision !== undefined ? ` (rev ${v.lease.revision})` : ''}`,
+    `store ${v.store?.kind ?? '?'} ${v.store?.down ? 'DOWN' : 'up'}`,
+    `peers ${(v.peers ?? []).map((p) => p.node ?? '?').join(' ') || 'none'}`,
+  ];
+  if (v.skipped?.length) parts.push(`${v.skipped.length} skipped`);
+  if (v.lastReconcile) parts.push(`last reconcile ${v.lastReconcile.at ?? '?'} (${v.lastReconcile.trigger ?? '?'}, ${v.lastReconcile.errors?.length ?? 0} errors)`);
+  return parts.join(' · ');
 }
