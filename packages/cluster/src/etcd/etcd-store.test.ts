@@ -111,6 +111,32 @@ describe('etcd store', () => {
     await watch.close();
   });
 
+  it('says unavailable (not lease-lost) while etcd is down, and carries on once it is back', async () => {
+    const store = await open(plain.endpoints, '/pnc-down', undefined, { dialTimeoutMs: 1_000, callTimeoutMs: 2_000 });
+    await store.putNetworkConfig(CONFIG);
+    const lease = await store.acquire(request('pnc-a', 30_000));
+    const errors: Error[] = [];
+    const batches: LeaseEventBatch[] = [];
+    const watch = store.watch(0, { onEvents: (batch) => batches.push(batch), onError: (error) => errors.push(error) });
+    await until('the snapshot', () => (batches.length > 0 ? true : undefined));
+    await plain.kill();
+    try {
+      const down = await store.renew(lease).catch((e: unknown) => e);
+      expect(down).toBeInstanceOf(ClusterError);
+      expect((down as ClusterError).kind).toBe('unavailable');
+      expect((down as Error).message).toMatch(/127\.0\.0\.1/);
+    } finally {
+      await plain.restart();
+    }
+    const renewed = await until('a renew after the restart', () => store.renew(lease).catch(() => undefined));
+    expect(renewed.subnets).toEqual(lease.subnets);
+    const writer = await open(plain.endpoints, '/pnc-down');
+    await writer.acquire(request('pnc-b'));
+    await until('b added after the outage', () => (batches.some((batch) => batch.events.some((e) => e.type === 'added' && e.lease.node === 'pnc-b')) ? true : undefined));
+    expect(errors.length).toBeGreaterThan(0); // the outage was reported, not hidden
+    await watch.close();
+  });
+
   it('resyncs a live watcher whose revision was compacted while it was cut off', async () => {
     const prefix = '/pnc-compact';
     const proxy = await startTcpProxy(plain.endpoints[0] ?? '');
