@@ -235,6 +235,15 @@ describe('etcd store', () => {
     await watch.close();
   });
 
+  it('acquire replaces a damaged lease value instead of retrying forever', async () => {
+    const store = await open(plain.endpoints, '/pnc-damaged');
+    await store.putNetworkConfig(CONFIG);
+    await store.client.put(store.keys.lease('pnc-a')).value('{not json').exec();
+    const lease = await store.acquire(request('pnc-a'));
+    expect(lease.subnets.ipv4).toMatch(/^10\.70\./);
+    expect((await store.list()).leases.map((l) => l.node)).toEqual(['pnc-a']);
+  });
+
   it('writes the documented key layout', async () => {
     const store = await open(plain.endpoints, '/pnc-layout');
     await store.putNetworkConfig(parseNetworkConfig({ Network: '10.71.0.0/16', EnableIPv6: true, IPv6Network: 'fd00:71::/48' }));

@@ -126,6 +126,12 @@ export class EtcdLeaseStore implements LeaseStore {
     return this.listWithKvs();
   }
 
+  /** The store's current revision. */
+  async currentRevision(): Promise<number> {
+    const response = await this.call('read the revision', () => this.client.get(this.keys.config).exec());
+    return Number(response.header.revision);
+  }
+
   async #getKv(key: string): Promise<IKeyValue | undefined> {
     const response = await this.call(`read ${key}`, () => this.client.get(key).exec());
     return response.kvs[0];
@@ -190,6 +196,11 @@ export class EtcdLeaseStore implements LeaseStore {
         if (attempt > 0) await sleep(Math.random() * Math.min(100, 5 * 2 ** attempt));
         const kv = await this.#getKv(leaseKey);
         const existing = kv === undefined ? undefined : fromStored(kv.value, kv.mod_revision);
+        if (kv !== undefined && existing === undefined) {
+          // A damaged lease value (written by hand?): nobody can renew it; remove it and retry.
+          await this.call('drop a damaged lease key', () => this.client.if(leaseKey, 'Mod', '==', kv.mod_revision).then(this.client.delete().key(leaseKey)).commit());
+          continue;
+        }
         if (kv !== undefined && existing !== undefined && !subnetsFit(config, existing.subnets)) {
           // The config changed under this lease: drop it, then claim afresh.
           await this.call('drop a lease that no longer fits', () =>

@@ -42,7 +42,23 @@ export class EtcdWatch implements LeaseWatch {
       this.#relist.unref();
     }
     if (this.#revision === 0) void this.#resync(true);
-    else void this.#watchFrom(this.#revision + 1);
+    else void this.#resume();
+  }
+
+  /** Watch from the asked revision, unless the store is behind it (recreated): then resync. */
+  async #resume(): Promise<void> {
+    try {
+      const current = await this.store.currentRevision();
+      if (this.#revision > current) {
+        await this.#resync(false, true);
+        return;
+      }
+    } catch (error) {
+      this.#error(error);
+      this.#later(() => this.#resync(false, true));
+      return;
+    }
+    await this.#watchFrom(this.#revision + 1);
   }
 
   #error(error: unknown): void {

@@ -276,6 +276,16 @@ export function describeLeaseStoreContract(name: string, makeHarness: () => Prom
       await recorder.until('d added', (events) => has(events, 'added', 'pnc-d'));
     });
 
+    it('watch from a revision ahead of the store (a recreated store): a resync with the snapshot', async () => {
+      await store.putNetworkConfig(CONFIG);
+      const a = await store.acquire(request('pnc-a'));
+      const recorder = record(store, a.revision + 1_000);
+      await recorder.until('the resync', () => recorder.batches.some((batch) => batch.resync));
+      expect(recorder.batches.find((b) => b.resync)?.snapshot?.map((l) => l.node)).toEqual(['pnc-a']);
+      await store.acquire(request('pnc-b'));
+      await recorder.until('b added', (events) => has(events, 'added', 'pnc-b'));
+    });
+
     it('16 acquirers at the same moment get 16 distinct subnets', async () => {
       // /25 with SubnetLen 30: 31 candidates for 16 nodes, so random picks collide often.
       await store.putNetworkConfig(parseNetworkConfig({ Network: '10.50.0.0/25', SubnetLen: 30 }));
