@@ -39,12 +39,14 @@ describe('bridge lab (one node, no agent)', () => {
       const reopened = await ClusterLab.open(lab.state.dir);
       const m = await reopened.matrix();
       expect(m.cells.filter((c) => !c.ok)).toEqual([]);
-      expect(m.cells.map((c) => c.kind).sort()).toEqual([...Array(3).fill('node-local'), ...Array(6).fill('same-node')]);
+      expect(m.cells.map((c) => c.kind).sort()).toEqual([...Array(3).fill('node-local'), ...Array(3).fill('pod-outside'), ...Array(6).fill('same-node')]);
+      // ipMasq: a pod reaching the underlay host outside the pod subnet is seen from the node.
+      expect(new Set(m.cells.filter((c) => c.kind === 'pod-outside').map((c) => c.seen))).toEqual(new Set(['192.168.77.1']));
       // The node reaches its pods from its address on the pods' bridge.
       expect(new Set(m.cells.filter((c) => c.kind === 'node-local').map((c) => c.expected))).toEqual(new Set(['10.244.1.1']));
       const table = renderMatrix(m);
       expect(table).toContain('n1/p1');
-      expect(table).toContain('all 9 cells passed');
+      expect(table).toContain('all 12 cells passed');
     } finally {
       await lab.down();
     }

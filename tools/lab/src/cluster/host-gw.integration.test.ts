@@ -62,11 +62,11 @@ describe.each(['local', 'etcd'] as const)('host-gw lab, 3 nodes × 2 pods, store
     expect(status.map((s) => [s.agent?.alive, s.agent?.healthz, s.agent?.readyz])).toEqual(Array(3).fill([true, 200, 200]));
   });
 
-  it('passes the full matrix: pod ↔ pod on one node and across nodes, node → local and remote pod, no NAT', async () => {
+  it('passes the full matrix: pod ↔ pod on one node and across nodes, node → local and remote pod, no NAT; pod → outside masqueraded', async () => {
     const m = await lab.matrix();
     const count = (kind: string): number => m.cells.filter((c) => c.kind === kind && c.ok).length;
     expect(m.cells.filter((c) => !c.ok)).toEqual([]);
-    expect([count('same-node'), count('cross-node'), count('node-local'), count('node-remote')]).toEqual([6, 24, 6, 12]);
+    expect([count('same-node'), count('cross-node'), count('node-local'), count('node-remote'), count('pod-outside')]).toEqual([6, 24, 6, 12, 6]);
     // A node reaching a remote pod is seen from its own underlay address.
     expect(m.cells.filter((c) => c.kind === 'node-remote').every((c) => lab.state.nodes.some((n) => n.address === c.expected))).toBe(true);
   });

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Netns } from '../netns.js';
 import type { LabState, PodRecord } from './state.js';
 
-export type CellKind = 'same-node' | 'cross-node' | 'node-local' | 'node-remote';
+export type CellKind = 'same-node' | 'cross-node' | 'node-local' | 'node-remote' | 'pod-outside';
 
 export interface MatrixCell {
   from: string;
@@ -29,9 +29,18 @@ export interface MatrixSource {
   isNode: boolean;
 }
 
+/** A receiver: a pod, or the host outside the cluster network (the fabric's own address). */
+export interface MatrixTarget {
+  label: string;
+  /** The pod's node; undefined for the outside host. */
+  node?: string;
+  netns: string;
+  ip: string;
+}
+
 export interface Matrix {
   sources: MatrixSource[];
-  targets: PodRecord[];
+  targets: MatrixTarget[];
   cells: MatrixCell[];
   ok: boolean;
 }
@@ -62,14 +71,16 @@ export function podLabel(pod: Pick<PodRecord, 'node' | 'name'>): string {
   return `${pod.node}/${pod.name}`;
 }
 
-async function startServer(pod: PodRecord): Promise<ChildProcess> {
+export const OUTSIDE_LABEL = 'outside';
+
+async function startServer(pod: MatrixTarget): Promise<ChildProcess> {
   const child = spawn('ip', ['netns', 'exec', pod.netns, process.execPath, '-e', SERVER, String(MATRIX_PORT)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   await new Promise<void>((resolve, reject) => {
     let out = '';
     let err = '';
-    const timer = setTimeout(() => reject(new Error(`matrix service in ${podLabel(pod)} did not start: ${err}`)), 10_000);
+    const timer = setTimeout(() => reject(new Error(`matrix service in ${pod.label} did not start: ${err}`)), 10_000);
     child.stdout.on('data', (b: Buffer) => {
       out += b.toString();
       if (out.includes('ready')) {
@@ -80,7 +91,7 @@ async function startServer(pod: PodRecord): Promise<ChildProcess> {
     child.stderr.on('data', (b: Buffer) => (err += b.toString()));
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`matrix service in ${podLabel(pod)} exited (${code}): ${err}`));
+      reject(new Error(`matrix service in ${pod.label} exited (${code}): ${err}`));
     });
   });
   return child;
@@ -93,37 +104,50 @@ async function sourceTowards(netns: string, ip: string): Promise<string | undefi
   return (JSON.parse(r.stdout) as Array<{ prefsrc?: string }>)[0]?.prefsrc;
 }
 
-function kindOf(source: MatrixSource, target: PodRecord): CellKind {
+function kindOf(source: MatrixSource, target: MatrixTarget): CellKind {
+  if (target.node === undefined) return 'pod-outside';
   if (source.isNode) return source.node === target.node ? 'node-local' : 'node-remote';
   return source.node === target.node ? 'same-node' : 'cross-node';
 }
 
+/**
+ * Runs the matrix. Besides every pod, the fabric's own address is a receiver: a host on the
+ * underlay outside the cluster network, which pods reach masqueraded (it must see the pod's
+ * node's underlay address, not the pod's) — the one place NAT is wanted.
+ */
 export async function runMatrix(state: LabState): Promise<Matrix> {
-  const targets = state.pods.filter((p) => p.ip);
+  const pods = state.pods.filter((p): p is PodRecord & { ip: string } => p.ip !== undefined);
+  const podTargets: MatrixTarget[] = pods.map((p) => ({ label: podLabel(p), node: p.node, netns: p.netns, ip: p.ip }));
+  const outside: MatrixTarget = { label: OUTSIDE_LABEL, netns: state.fabric.netns, ip: state.fabric.address };
+  const targets = [...podTargets, outside];
   const sources: MatrixSource[] = [
-    ...targets.map((p) => ({ label: podLabel(p), node: p.node, netns: p.netns, ip: p.ip!, isNode: false })),
+    ...pods.map((p) => ({ label: podLabel(p), node: p.node, netns: p.netns, ip: p.ip, isNode: false })),
     ...state.nodes.map((n) => ({ label: `${n.name} (host)`, node: n.name, netns: n.netns, isNode: true })),
   ];
+  const nodeAddress = new Map(state.nodes.map((n) => [n.name, n.address]));
   const servers: ChildProcess[] = [];
   try {
     servers.push(...(await Promise.all(targets.map(startServer))));
     const rows = await Promise.all(
       sources.map(async (source) => {
-        const others = targets.filter((t) => t.netns !== source.netns);
-        const r = await new Netns(source.netns).exec(process.execPath, ['-e', CLIENT, String(MATRIX_PORT), ...others.map((t) => t.ip!)], {
+        // Nodes are on the underlay themselves: "outside" is a column for pods only.
+        const to = targets.filter((t) => t.netns !== source.netns && !(source.isNode && t === outside));
+        const r = await new Netns(source.netns).exec(process.execPath, ['-e', CLIENT, String(MATRIX_PORT), ...to.map((t) => t.ip)], {
           timeoutMs: 15_000,
         });
         let answers: Array<{ host: string; seen?: string; error?: string }> = [];
         try {
           answers = JSON.parse(r.stdout) as typeof answers;
         } catch {
-          answers = others.map((t) => ({ host: t.ip!, error: `probe failed: ${r.stderr.trim() || `exit ${r.code}`}` }));
+          answers = to.map((t) => ({ host: t.ip, error: `probe failed: ${r.stderr.trim() || `exit ${r.code}`}` }));
         }
         return Promise.all(
-          others.map(async (target): Promise<MatrixCell> => {
+          to.map(async (target): Promise<MatrixCell> => {
             const a = answers.find((x) => x.host === target.ip);
-            const expected = source.ip ?? (await sourceTowards(source.netns, target.ip!)) ?? '?';
-            const cell: MatrixCell = { from: source.label, to: podLabel(target), kind: kindOf(source, target), expected, ok: false };
+            const kind = kindOf(source, target);
+            const expected =
+              kind === 'pod-outside' ? (nodeAddress.get(source.node) ?? '?') : (source.ip ?? (await sourceTowards(source.netns, target.ip)) ?? '?');
+            const cell: MatrixCell = { from: source.label, to: target.label, kind, expected, ok: false };
             if (a?.seen !== undefined) cell.seen = a.seen;
             if (a?.error !== undefined) cell.error = a.error;
             cell.ok = a?.seen === expected;
@@ -144,6 +168,7 @@ const SHORT: Record<CellKind, string> = {
   'cross-node': 'cross',
   'node-local': 'local',
   'node-remote': 'remote',
+  'pod-outside': 'masq',
 };
 
 export const KIND_TITLES: Record<CellKind, string> = {
@@ -151,19 +176,19 @@ export const KIND_TITLES: Record<CellKind, string> = {
   'cross-node': 'pod → pod, across nodes',
   'node-local': 'node → local pod',
   'node-remote': 'node → remote pod',
+  'pod-outside': 'pod → outside the cluster (masqueraded)',
 };
 
 /** The matrix as a text table (rows: senders, columns: receiving pods) and a per-kind summary. */
 export function renderMatrix(m: Matrix): string {
-  const cellText = (source: MatrixSource, target: PodRecord): string => {
-    if (source.netns === target.netns) return '·';
-    const c = m.cells.find((x) => x.from === source.label && x.to === podLabel(target));
-    if (!c) return '?';
+  const cellText = (source: MatrixSource, target: MatrixTarget): string => {
+    const c = m.cells.find((x) => x.from === source.label && x.to === target.label);
+    if (!c) return '·';
     if (c.ok) return `✓ ${SHORT[c.kind]}`;
     return `✗ ${c.seen ? `saw ${c.seen}` : (c.error ?? 'failed')}`;
   };
-  const header = ['from \\ to', ...m.targets.map(podLabel)];
-  const sub = ['', ...m.targets.map((t) => t.ip ?? '')];
+  const header = ['from \\ to', ...m.targets.map((t) => t.label)];
+  const sub = ['', ...m.targets.map((t) => t.ip)];
   const body = m.sources.map((s) => [`${s.label} ${s.ip ?? ''}`.trim(), ...m.targets.map((t) => cellText(s, t))]);
   const rows = [header, sub, ...body];
   const widths = header.map((_, i) => Math.max(...rows.map((r) => [...(r[i] ?? '')].length)));
@@ -176,11 +201,15 @@ export function renderMatrix(m: Matrix): string {
       return of.length ? `${KIND_TITLES[k]}: ${of.filter((c) => c.ok).length}/${of.length}` : undefined;
     })
     .filter((s): s is string => s !== undefined);
-  lines.push('', 'same/cross: pod → pod on one node / across nodes; local/remote: the node itself (host network) → a pod on it / on another node');
+  lines.push(
+    '',
+    'same/cross: pod → pod on one node / across nodes; local/remote: the node itself (host network) → a pod on it / on another node;',
+    `masq: pod → ${m.targets.find((t) => t.label === OUTSIDE_LABEL)?.ip ?? 'a host'} on the underlay, outside the cluster network: seen from the pod's node (the only NAT)`,
+  );
   lines.push(summary.join(' · '));
   lines.push(
     m.ok
-      ? `all ${m.cells.length} cells passed: every receiver saw the sender's own address (no NAT)`
+      ? `all ${m.cells.length} cells passed: every pod and node receiver saw the sender's own address (no NAT inside the cluster)`
       : `${m.cells.filter((c) => !c.ok).length} of ${m.cells.length} cells FAILED`,
   );
   if (m.ok) {
@@ -189,7 +218,13 @@ export function renderMatrix(m: Matrix): string {
       const c = m.cells.find((x) => x.kind === kind);
       if (!c) continue;
       const node = c.from.replace(/ \(host\)$/, '');
-      const whose = { 'same-node': `${c.from}'s own IP`, 'cross-node': `${c.from}'s own IP`, 'node-local': `${node}'s own address on its pod bridge`, 'node-remote': `${node}'s own underlay address` }[kind];
+      const whose = {
+        'same-node': `${c.from}'s own IP`,
+        'cross-node': `${c.from}'s own IP`,
+        'node-local': `${node}'s own address on its pod bridge`,
+        'node-remote': `${node}'s own underlay address`,
+        'pod-outside': `the underlay address of ${c.from.split('/')[0]}, the pod's node (masqueraded)`,
+      }[kind];
       lines.push(`  e.g. ${c.from} → ${c.to}: the receiver saw ${c.seen} = ${whose}`);
     }
   }

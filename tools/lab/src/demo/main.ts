@@ -47,7 +47,7 @@ async function main(): Promise<number> {
     step('status: each node leased a subnet from the store; its agent routes every peer subnet via the peer node (protocol 83)');
     say(indent(renderStatus(lab, await lab.status())));
 
-    step('matrix: TCP from every pod and every node to every pod; the receiver reports the source address it saw');
+    step('matrix: TCP from every pod and every node to every pod, and from every pod to a host outside the cluster; each receiver reports the source address it saw');
     const m = await lab.matrix();
     say(indent(renderMatrix(m)));
     if (!m.ok) throw new Error('the matrix has failed cells (above)');
