@@ -169,6 +169,23 @@ describe('a damaged table', () => {
   });
 });
 
+describe('a deleted table', () => {
+  it('is reported as damage by every verb (LevelDB names the missing file); repair with live pods restores service', async () => {
+    const config = cfg();
+    const held = await fill(config, 6);
+    const [table] = (await readdir(config.path)).filter((f) => f.endsWith('.ldb'));
+    expect(table).toBeDefined();
+    await unlink(join(config.path, table!));
+    const err = await rejection(allocate(config, owner('new')));
+    expect(err).toMatchObject({ code: IpamErrorCode.IoFailure, damaged: true });
+    expect(err.details).toContain(table);
+    expect((await rejection(status(config))).details).toContain(table);
+    const live = [...held].map(([containerId, address]) => ({ owner: { containerId, ifname: 'eth0' }, addresses: [address] }));
+    await repair(config, { live });
+    expect(new Map((await list(config)).map((e) => [e.owner.containerId, e.address]))).toEqual(held);
+  });
+});
+
 describe('repair', () => {
   it('records live pods where the store directory is gone, and does nothing without them', async () => {
     const config = cfg();
