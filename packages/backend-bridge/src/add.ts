@@ -60,7 +60,11 @@ export async function add(options: BridgePodHalfOptions, args: CmdArgs): Promise
     undo.push(`delete veth ${hostName}`, () => void deleteOwnedHostVeth(host, hostName, owner));
 
     configurePod(pod, veth.pod, plan);
-    configureHostPort(host, veth.host, { hairpin: cfg.hairpinMode, ...(cfg.vlan !== undefined ? { vlan: cfg.vlan } : {}) });
+    // A pod with host ports gets hairpin on its port: with br_netfilter loaded (the usual
+    // Kubernetes node), its own connection to node:hostPort is DNATed in the bridge path and goes
+    // back out of the port it came in on, which a bridge only does in hairpin mode.
+    const hairpin = cfg.hairpinMode || (cfg.portMappings.length > 0 && !cfg.promiscMode);
+    configureHostPort(host, veth.host, { hairpin, ...(cfg.vlan !== undefined ? { vlan: cfg.vlan } : {}) });
 
     if (plan.bridgeAddresses.length > 0) {
       const added = ensureGatewayAddresses(host, bridge.link, plan.bridgeAddresses, cfg.forceAddress);

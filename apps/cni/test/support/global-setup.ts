@@ -40,7 +40,7 @@ export default function setup(): void {
  */
 function ensureBuilt(): void {
   const root = repoRoot();
-  const binaries = ['podnet-bridge', 'podnet-host-gw', 'podnet-ipam'].map((name) => path.join(root, 'dist', 'bin', name));
+  const binaries = ['podnet-bridge', 'podnet-host-gw', 'podnet-ipam', 'podnet-portmap'].map((name) => path.join(root, 'dist', 'bin', name));
   if (process.env.NX_TASK_TARGET_PROJECT === undefined) {
     const r = spawnSync(path.join(root, 'node_modules', '.bin', 'nx'), ['run', 'cni-app:build', '--outputStyle=stream'], {
       cwd: root,
