@@ -83,20 +83,36 @@ describe('local store', () => {
     const dir = await tempDir();
     const store = new LocalLeaseStore(dir);
     await store.putNetworkConfig(parseNetworkConfig({ Network: '10.60.0.0/16' }));
-    // Writers that acquire in a loop; kill them at random moments, then read the file.
+    const completed: string[] = [];
+    // 4 writer processes acquire in a loop; kill them all at a random moment, 3 times over.
     for (let round = 0; round < 3; round++) {
-      const requests = Array.from({ length: 4 }, (_, i) => ({ node: `pnc-k${round}-${i}`, nodeIps: ['192.0.2.1'], backend: { type: 'host-gw' }, ttlMs: 60_000 }));
-      const children = requests.map((request) => spawnTracked(bun, ['--conditions=@podnet/source', worker, dir, JSON.stringify(request)], { stdio: ['pipe', 'pipe', 'ignore'] }));
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      for (const child of children) child.stdin?.write('go\n');
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20));
-      for (const child of children) child.kill('SIGKILL');
-      await Promise.all(children.map((child) => new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.once('exit', resolve)))));
+      const workers = Array.from({ length: 4 }, (_, i) => {
+        const request = { node: `pnc-k${round}-${i}`, nodeIps: ['192.0.2.1'], backend: { type: 'host-gw' }, ttlMs: 600_000 };
+        const child = spawnTracked(bun, ['--conditions=@podnet/source', worker, dir, JSON.stringify(request), 'churn'], { stdio: ['pipe', 'pipe', 'pipe'] });
+        let out = '';
+        child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+        const ready = new Promise<void>((resolve, reject) => {
+          child.stdout?.on('data', () => out.startsWith('ready\n') && resolve());
+          child.once('exit', (code) => reject(new Error(`worker exited ${code} before ready`)));
+        });
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        return { child, ready, exited, output: () => out };
+      });
+      await Promise.all(workers.map((w) => w.ready));
+      for (const { child } of workers) child.stdin?.write('go\n');
+      await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 150));
+      for (const { child } of workers) child.kill('SIGKILL');
+      await Promise.all(workers.map((w) => w.exited));
+      for (const w of workers) for (const match of w.output().matchAll(/A (\S+)\n/g)) completed.push(match[1] ?? '');
       const state = readState(dir); // throws on a damaged file
       const subnets = Object.values(state.leases).map((lease) => lease.subnets.ipv4);
       expect(new Set(subnets).size).toBe(subnets.length);
     }
-    // The store is still writable (no lock left behind by a killed holder).
+    // The workers really wrote, and every acquisition they finished is in the store.
+    expect(completed.length).toBeGreaterThan(3);
+    const held = new Set((await store.list()).leases.map((lease) => lease.node));
+    expect(completed.filter((node) => !held.has(node))).toEqual([]);
+    // Still writable: no lock left behind by a killed holder.
     await store.acquire({ node: 'pnc-after', nodeIps: ['192.0.2.2'], backend: { type: 'host-gw' }, ttlMs: 60_000 });
     expect(await readdir(dir)).toContain('state.json');
     await store.close();
