@@ -174,7 +174,8 @@ describe.each(['local', 'etcd'] as const)('host-gw lab, 3 nodes × 2 pods, store
   }, 60_000);
 
   it('down removes every namespace, process and directory of the lab', async () => {
-    const pids = lab.state.nodes.flatMap((n) => (n.agent ? [n.agent.pid] : []));
+    const pids = [...lab.state.nodes.flatMap((n) => (n.agent ? [n.agent.pid] : [])), ...(lab.state.etcd ? [lab.state.etcd.pid] : [])];
+    expect(pids).toHaveLength(store === 'etcd' ? 5 : 4);
     await lab.down();
     expect((await listNetns()).filter((n) => n.startsWith(lab.id))).toEqual([]);
     for (const pid of pids) expect(await alive(pid)).toBe(false);
