@@ -128,7 +128,10 @@ export class ClusterLab {
       for (let i = 1; i <= nodes; i++) await lab.createNode(log);
       if (profile.agents) {
         // All at once, like a cluster coming up: the store must hand out distinct subnets.
-        await Promise.all(state.nodes.map((node) => lab.runAgent(node, state.reconcilePeriod!, log)));
+        // Settled, not Promise.all: the clean-up below must not race agents still starting.
+        const started = await Promise.allSettled(state.nodes.map((node) => lab.runAgent(node, state.reconcilePeriod!, log)));
+        const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
       }
       for (const node of state.nodes) await lab.addPods(node.name, pods, log);
       return lab;
