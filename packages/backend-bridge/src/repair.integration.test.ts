@@ -25,7 +25,7 @@ let dataDir: string;
 let lockDir: string;
 let plugin: Plugin;
 
-function conf(): Record<string, unknown> {
+function conf(): { name: string; [key: string]: unknown } {
   return { cniVersion: '1.1.0', name: NET, type: 'podnet-bridge', bridge: 'pns-bbr0', ipam: { type: 'podnet-ipam', dataDir, ranges: [[{ subnet: '10.97.0.0/24' }]] } };
 }
 
