@@ -29,6 +29,8 @@ const FILTER_PROTO_DST_PORT = 1 << 5;
 const IPPROTO_UDP = 17;
 const NLA_F_NESTED = 0x8000;
 const ENOENT = 2;
+const AF_INET = 2;
+const AF_INET6 = 10;
 
 function nfgenmsg(family: number): Uint8Array {
   return Uint8Array.of(family, 0, 0, 0);
@@ -45,9 +47,10 @@ export function flushUdpConntrack(ports: readonly number[]): number {
   let seq = (Date.now() & 0x3fffffff) + 1;
   let deleted = 0;
   try {
-    for (const port of ports) {
+    // One dump per family: the kernel refuses a filtered dump of AF_UNSPEC (EOPNOTSUPP).
+    for (const [family, port] of ports.flatMap((p) => [[AF_INET, p], [AF_INET6, p]] as const)) {
       const body = new BodyWriter()
-        .raw(nfgenmsg(0))
+        .raw(nfgenmsg(family))
         .nest(CTA_TUPLE_ORIG, (w) => w.nest(CTA_TUPLE_PROTO, (p) => p.u8(CTA_PROTO_NUM, IPPROTO_UDP).u16be(CTA_PROTO_DST_PORT, port), true), true)
         .nest(CTA_FILTER, (w) => w.u32(CTA_FILTER_ORIG_FLAGS, FILTER_PROTO_NUM | FILTER_PROTO_DST_PORT).u32(CTA_FILTER_REPLY_FLAGS, 0), true)
         .finish();
