@@ -95,6 +95,6 @@ describe('Agent (in-process, local store)', () => {
     const { log } = captureLogger();
     const options = resolveOptions({}, { node: 'pna-a2', store: `local:${join(dir, 'store')}`, leaseFile: join(dir, 'lease.json'), listen: '127.0.0.1:0' });
     agent = new Agent(options, log, { processMetrics: false, forwardAccept: async () => [] });
-    await expect(agent.start()).rejects.toThrow(/"Backend.Type" "carrier-pigeon".*known: host-gw/);
+    await expect(agent.start()).rejects.toThrow(/"Backend.Type" "carrier-pigeon".*known: host-gw, vxlan/);
   });
 });
