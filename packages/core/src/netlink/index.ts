@@ -20,6 +20,7 @@ export {
   dummyAdd,
   getLink,
   linkDel,
+  linkDelGroup,
   linkDump,
   linkGet,
   linkSet,
