@@ -26,6 +26,19 @@ export const BACKENDS: Record<LabBackend, BackendProfile> = {
       ipam: { type: 'podnet-ipam', dataDir: node.ipamDir },
     }),
   },
+  // VXLAN: the same pod attach as host-gw (the pod half reads the lease file), the tunnel in the agent.
+  vxlan: {
+    executable: 'podnet-vxlan',
+    agents: true,
+    maxNodes: 150,
+    conflist: (state, node) => ({
+      cniVersion: '1.0.0',
+      name: state.cniNetwork,
+      type: 'podnet-vxlan',
+      leaseFile: node.agent?.leaseFile,
+      ipam: { type: 'podnet-ipam', dataDir: node.ipamDir },
+    }),
+  },
   bridge: {
     executable: 'podnet-bridge',
     agents: false,
@@ -43,6 +56,6 @@ export const BACKENDS: Record<LabBackend, BackendProfile> = {
 };
 
 export function parseBackend(value: string): LabBackend {
-  if (value === 'host-gw' || value === 'bridge') return value;
-  throw new Error(`--backend: "${value}" is not one of host-gw, bridge`);
+  if (value === 'host-gw' || value === 'vxlan' || value === 'bridge') return value;
+  throw new Error(`--backend: "${value}" is not one of host-gw, vxlan, bridge`);
 }

@@ -13,6 +13,7 @@ import { runMatrix, type Matrix } from './matrix.js';
 import { createPod } from './pods.js';
 import { DEFAULT_STATE_ROOT, loadState, saveState, type LabBackend, type LabState, type LabStoreKind, type NodeRecord, type PodRecord } from './state.js';
 import { sweepLabs } from './sweep.js';
+import { createRoutedNode, enableFabricRouting, isRouted, routeViaFabric, type LabTopology } from './routed.js';
 import { createFabric, createNode, FABRIC_BRIDGE, FABRIC_ADDRESS, nodeAddress, NODE_UNDERLAY, UNDERLAY } from './topology.js';
 
 /** The route protocol podnet's agents tag their routes with (core's PODNET_ROUTE_PROTOCOL). */
@@ -30,6 +31,10 @@ export interface UpOptions {
   store?: LabStoreKind;
   /** The agents' `--reconcile-period` (default `10s`; tests use `1s`). */
   reconcilePeriod?: string;
+  /** How the underlay is wired (routed.ts): `flat` (default), `routed`, `mixed`. */
+  topology?: LabTopology;
+  /** More keys of the network config's `Backend` section (`{ DirectRouting: true }`). */
+  backendOptions?: Record<string, unknown>;
   /** Other executables than `dist/bin/…` (a development build). */
   binaries?: { cni?: string; podnetd?: string };
   /** Progress lines for people. */
@@ -95,6 +100,7 @@ export class ClusterLab {
       cniBinary,
       ...(podnetdBinary ? { podnetdBinary } : {}),
       underlaySubnet: `${UNDERLAY.prefix}.0/${UNDERLAY.length}`,
+      ...(opts.topology && opts.topology !== 'flat' ? { topology: opts.topology } : {}),
       fabric: { netns: `${id}-fabric`, bridge: FABRIC_BRIDGE, address: FABRIC_ADDRESS },
       nodes: [],
       pods: [],
@@ -108,11 +114,12 @@ export class ClusterLab {
       await saveState(state);
       log(`lab ${id}: state in ${dir}`);
       await createFabric(state.fabric.netns);
+      if (state.topology) await enableFabricRouting(state.fabric.netns);
       log(`fabric ${state.fabric.netns}: bridge ${FABRIC_BRIDGE}, underlay ${state.underlaySubnet}`);
 
       if (profile.agents) {
         state.networkConfigFile = path.join(dir, 'net-conf.json');
-        await writeFile(state.networkConfigFile, `${JSON.stringify({ Network: CLUSTER_NETWORK, SubnetLen: 24, Backend: { Type: backend } }, null, 2)}\n`);
+        await writeFile(state.networkConfigFile, `${JSON.stringify({ Network: CLUSTER_NETWORK, SubnetLen: 24, Backend: { ...opts.backendOptions, Type: backend } }, null, 2)}\n`);
         if (store === 'etcd') {
           state.etcd = await startEtcd(state.fabric.netns, dir);
           state.storeSpec = `etcd:${state.etcd.endpoint}`;
@@ -170,7 +177,12 @@ export class ClusterLab {
       dir: nodeDir,
       ipamDir: path.join(nodeDir, 'ipam'),
     };
-    await createNode(node.netns, state.fabric.netns, name, node.address);
+    if (state.topology && isRouted(state.topology, index)) {
+      node.address = (await createRoutedNode(node.netns, state.fabric.netns, name, index)).address;
+    } else {
+      await createNode(node.netns, state.fabric.netns, name, node.address);
+      if (state.topology) await routeViaFabric(node.netns);
+    }
     state.nodes.push(node);
     await saveState(state);
     log(`node ${name}: ${node.netns}, ${NODE_UNDERLAY} ${node.address}`);

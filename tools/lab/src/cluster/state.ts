@@ -4,8 +4,9 @@
 // it: every name starts with the lab's prefix.
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { LabTopology } from './routed.js';
 
-export type LabBackend = 'host-gw' | 'bridge';
+export type LabBackend = 'host-gw' | 'vxlan' | 'bridge';
 export type LabStoreKind = 'local' | 'etcd';
 
 /** Where lab state directories live unless told otherwise (tmpfs, gone after a reboot like the namespaces). */
@@ -74,6 +75,8 @@ export interface LabState {
   /** The static pod subnet of the single-node bridge lab. */
   bridgeSubnet?: string;
   underlaySubnet: string;
+  /** How the nodes' underlay is wired (routed.ts); absent: flat, every node on the fabric bridge. */
+  topology?: LabTopology;
   fabric: { netns: string; bridge: string; address: string };
   etcd?: EtcdRecord;
   nodes: NodeRecord[];

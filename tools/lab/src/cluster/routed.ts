@@ -1,0 +1,65 @@
+// A routed underlay for backends that must work across L3 hops (VXLAN): the fabric namespace is
+// then also a router. A routed node gets a segment of its own, 192.168.<100+k>.0/24: a veth whose
+// fabric end carries .254 (not a port of the fabric bridge) and whose node end carries .1, with a
+// default route via .254. Nodes on the fabric bridge (the flat segment) get a default route via
+// the fabric's address, so flat and routed nodes reach each other only through the router —
+// host-gw's routes cannot work between them, VXLAN's tunnel must.
+//
+//   topology 'flat'    every node on the bridge (the lab's default; host-gw works)
+//   topology 'routed'  every node on a segment of its own
+//   topology 'mixed'   nodes 1 and 2 on the bridge, the others routed (VXLAN DirectRouting)
+import { runOk } from '../exec.js';
+import { createNetns, Netns } from '../netns.js';
+import { FABRIC_ADDRESS, NODE_UNDERLAY, UNDERLAY } from './topology.js';
+
+export type LabTopology = 'flat' | 'routed' | 'mixed';
+
+/** How many nodes of a mixed lab share the flat segment. */
+export const MIXED_FLAT_NODES = 2;
+
+export function parseTopology(value: string): LabTopology {
+  if (value === 'flat' || value === 'routed' || value === 'mixed') return value;
+  throw new Error(`--topology: "${value}" is not one of flat, routed, mixed`);
+}
+
+/** Is node `index` (1-based) on a routed segment of its own in this topology? */
+export function isRouted(topology: LabTopology, index: number): boolean {
+  return topology === 'routed' || (topology === 'mixed' && index > MIXED_FLAT_NODES);
+}
+
+/** Node `index`'s own segment. */
+export function routedSegment(index: number): { subnet: string; node: string; gateway: string; length: number } {
+  if (index < 1 || index > 150) throw new Error(`routed node index ${index} outside 1..150`);
+  const prefix = `192.168.${100 + index}`;
+  return { subnet: `${prefix}.0/24`, node: `${prefix}.1`, gateway: `${prefix}.254`, length: 24 };
+}
+
+/** Turns the fabric into a router (IPv4 forwarding in its namespace). */
+export async function enableFabricRouting(fabric: string): Promise<void> {
+  await new Netns(fabric).execOk('sh', ['-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward']);
+}
+
+/** A flat node of a routed or mixed lab reaches the routed segments through the fabric. */
+export async function routeViaFabric(node: string): Promise<void> {
+  await runOk('ip', ['-n', node, 'route', 'replace', 'default', 'via', FABRIC_ADDRESS]);
+}
+
+/**
+ * Creates node namespace `name` on a segment of its own: `eth0` in the node, `<port>` in the
+ * fabric with the segment's gateway address, forwarding on in the node (it routes pod traffic).
+ */
+export async function createRoutedNode(name: string, fabric: string, port: string, index: number): Promise<{ ns: Netns; address: string }> {
+  const seg = routedSegment(index);
+  const ns = await createNetns(name);
+  await runOk('ip', ['link', 'add', NODE_UNDERLAY, 'netns', name, 'type', 'veth', 'peer', 'name', port, 'netns', fabric]);
+  await runOk('ip', ['-n', fabric, 'address', 'add', `${seg.gateway}/${seg.length}`, 'dev', port]);
+  await runOk('ip', ['-n', fabric, 'link', 'set', port, 'up']);
+  await runOk('ip', ['-n', name, 'address', 'add', `${seg.node}/${seg.length}`, 'dev', NODE_UNDERLAY]);
+  await runOk('ip', ['-n', name, 'link', 'set', NODE_UNDERLAY, 'up']);
+  await runOk('ip', ['-n', name, 'route', 'add', 'default', 'via', seg.gateway]);
+  await ns.execOk('sh', ['-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward']);
+  return { ns, address: seg.node };
+}
+
+/** The flat segment, for messages. */
+export const FLAT_SEGMENT = `${UNDERLAY.prefix}.0/${UNDERLAY.length}`;
