@@ -12,6 +12,7 @@ APT_PACKAGES=(
   containernetworking-plugins
   podman runc conmon catatonit busybox-static golang-github-containers-common
   etcd-server etcd-client openssl
+  iperf3
 )
 
 log() { printf '[setup] %s\n' "$*" >&2; }
