@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, runOk } from '../exec.js';
 import { listNetns } from '../netns.js';
+import { httpGetIn } from './http.js';
 import { ClusterLab, type NodeStatus } from './lab.js';
 import { alive } from './process.js';
 import { monitorRoutes, pingSeries } from './traffic.js';
@@ -31,6 +32,25 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for: ${what}`);
     await sleep(100);
   }
+}
+
+/** When the agent of `node` last reconciled, from its own /status. */
+async function lastReconcile(node: NodeRecord): Promise<string | undefined> {
+  const r = await httpGetIn(node.netns, `http://${node.agent!.listen}/status`);
+  try {
+    return (JSON.parse(r.body) as { lastReconcile?: { at?: string } }).lastReconcile?.at;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resolves once the agent of `node` has completed a reconcile that started after this call. */
+async function nextReconcile(node: NodeRecord): Promise<void> {
+  const first = await lastReconcile(node);
+  await waitFor(`a reconcile on ${node.name}`, async () => (await lastReconcile(node)) !== first);
+  // The one just seen may have started before the call: wait for one more.
+  const second = await lastReconcile(node);
+  await waitFor(`another reconcile on ${node.name}`, async () => (await lastReconcile(node)) !== second);
 }
 
 describe.each(['local', 'etcd'] as const)('host-gw lab, 3 nodes × 2 pods, store %s', (store) => {
@@ -71,18 +91,28 @@ describe.each(['local', 'etcd'] as const)('host-gw lab, 3 nodes × 2 pods, store
     expect(m.cells.filter((c) => c.kind === 'node-remote').every((c) => lab.state.nodes.some((n) => n.address === c.expected))).toBe(true);
   });
 
-  it('removes a stale route of its protocol at the next reconcile, and leaves a route of another protocol alone', async () => {
-    const [n1] = lab.state.nodes as [NodeRecord];
-    await runOk('ip', ['-n', n1.netns, 'route', 'add', '10.244.250.0/24', 'via', lab.state.nodes[2]!.address, 'proto', '83']);
-    await runOk('ip', ['-n', n1.netns, 'route', 'add', '10.244.251.0/24', 'via', lab.state.nodes[2]!.address, 'proto', 'static']);
+  it('removes a stale route of its protocol at the next reconcile, and leaves routes of another protocol alone — also one on a peer subnet', async () => {
+    const [n1, n2, n3] = lab.state.nodes as [NodeRecord, NodeRecord, NodeRecord];
+    const peer = await subnet(n2);
+    await runOk('ip', ['-n', n1.netns, 'route', 'add', '10.244.250.0/24', 'via', n3.address, 'proto', '83']);
+    await runOk('ip', ['-n', n1.netns, 'route', 'add', '10.244.251.0/24', 'via', n3.address, 'proto', 'static']);
+    // An operator's route where the agent wants its own (same destination): the agent's is
+    // replaced by hand with a `proto static` one, which the agent must leave there.
+    await runOk('ip', ['-n', n1.netns, 'route', 'replace', peer, 'via', n2.address, 'proto', 'static']);
     try {
       await waitFor('the stale protocol-83 route to be removed', async () => !(await lab.routes(n1, 83)).some((r) => r.dst === '10.244.250.0/24'));
-      expect((await lab.routes(n1, 'static')).map((r) => r.dst)).toEqual(['10.244.251.0/24']);
-      expect(await lab.agentRoutes(n1)).toEqual((await Promise.all(others(n1).map(routeTo))).sort());
+      // One more full reconcile after that one (the agent's /status says when it ran), so the
+      // agent had its chance to touch the others.
+      await nextReconcile(n1);
+      expect((await lab.routes(n1, 'static')).map((r) => `${r.dst} via ${r.gateway}`).sort()).toEqual([`${peer} via ${n2.address}`, `10.244.251.0/24 via ${n3.address}`].sort());
+      expect(await lab.agentRoutes(n1)).toEqual([await routeTo(n3)]);
     } finally {
       await run('ip', ['-n', n1.netns, 'route', 'del', '10.244.251.0/24']);
       await run('ip', ['-n', n1.netns, 'route', 'del', '10.244.250.0/24']);
+      await run('ip', ['-n', n1.netns, 'route', 'del', peer, 'proto', 'static']);
     }
+    // The operator's route gone, the agent programs its own again.
+    await waitFor(`${await routeTo(n2)} back on ${n1.name}`, async () => (await lab.agentRoutes(n1)).includes(await routeTo(n2)));
   });
 
   it('restores a route deleted by hand', async () => {
