@@ -17,15 +17,15 @@ export const IPAM_TYPE = 'podnet-ipam';
 export const IPAM_ARGS: readonly string[] = ['IP', ...KUBERNETES_ARGS];
 
 /** Every store session of a CNI call waits on the flock sidecar before LevelDB (see store-lock.ts). */
-const SESSION: SessionOptions = { lock: flockStoreLock };
+const CALL_SESSION: SessionOptions = { lock: flockStoreLock };
 
 function ownerOf(args: CmdArgs): Owner {
   return { containerId: args.containerId, ifname: args.ifname };
 }
 
 /** ADD: one address per range set; the same ones again for an owner that already holds them. */
-export async function ipamAdd(args: CmdArgs): Promise<Result> {
-  const result = await allocate(parseIpamConfig(args.config, args.args), ownerOf(args), SESSION);
+async function ipamAdd(args: CmdArgs, session: SessionOptions): Promise<Result> {
+  const result = await allocate(parseIpamConfig(args.config, args.args), ownerOf(args), session);
   args.log?.debug(`ipam: ${args.containerId}/${args.ifname} holds ${result.ips.map((ip) => ip.address).join(', ')}`);
   const out: Result = { cniVersion: args.config.cniVersion, ips: result.ips };
   if (result.routes.length > 0) out.routes = result.routes.map((r) => ({ ...r }));
@@ -37,8 +37,8 @@ export async function ipamAdd(args: CmdArgs): Promise<Result> {
  * DEL: releases what the owner holds; success when it holds nothing. Reads only the store's
  * location, so a config whose ranges no longer validate still releases.
  */
-export async function ipamDel(args: CmdArgs): Promise<void> {
-  const released = await release(parseStoreLocation(args.config), ownerOf(args), SESSION);
+async function ipamDel(args: CmdArgs, session: SessionOptions): Promise<void> {
+  const released = await release(parseStoreLocation(args.config), ownerOf(args), session);
   args.log?.debug(`ipam: released ${released.length > 0 ? released.join(', ') : 'nothing'} for ${args.containerId}/${args.ifname}`);
 }
 
@@ -46,17 +46,17 @@ export async function ipamDel(args: CmdArgs): Promise<void> {
  * CHECK: the owner holds its allocation. With a prevResult, it must hold exactly the prevResult
  * addresses that fall in this IPAM's subnets (other plugins of a chain may add their own).
  */
-export async function ipamCheck(args: CmdArgs): Promise<void> {
+async function ipamCheck(args: CmdArgs, session: SessionOptions): Promise<void> {
   const config = parseIpamConfig(args.config, args.args);
   const ips = args.config.prevResult?.ips;
   const expected = ips === undefined || ips.length === 0 ? undefined : ips.map((ip) => ip.address).filter((a) => managesAddress(config, a));
-  await check(config, ownerOf(args), expected, SESSION);
+  await check(config, ownerOf(args), expected, session);
 }
 
 /** GC: releases every allocation of this network whose attachment is not in the valid list. */
-export async function ipamGc(args: GcArgs): Promise<void> {
+async function ipamGc(args: GcArgs, session: SessionOptions): Promise<void> {
   const owners = args.validAttachments.map((a) => ({ containerId: a.containerID, ifname: a.ifname }));
-  const released = await gc(parseStoreLocation(args.config), owners, SESSION);
+  const released = await gc(parseStoreLocation(args.config), owners, session);
   if (released.length > 0) {
     args.log?.info(`ipam gc: released ${released.map((e) => `${e.address} (${e.owner.containerId}/${e.owner.ifname})`).join(', ')}`);
   }
@@ -67,10 +67,10 @@ export async function ipamGc(args: GcArgs): Promise<void> {
  * created where none is), every entry read back, and written. Anything else is code 50 "not
  * available" with the reason in details: busy, unwritable, or damaged (then how to repair it).
  */
-export async function ipamStatus(args: StatusArgs): Promise<void> {
+async function ipamStatus(args: StatusArgs, session: SessionOptions): Promise<void> {
   const config = parseIpamConfig(args.config);
   try {
-    const entries = await status(config, SESSION);
+    const entries = await status(config, session);
     args.log?.debug(`ipam: store ${config.path} healthy, ${entries} entries`);
   } catch (err) {
     const reason = err instanceof IpamError ? `${err.message}${err.details ? `: ${err.details}` : ''}` : String(err);
@@ -85,12 +85,20 @@ export async function ipamStatus(args: StatusArgs): Promise<void> {
   }
 }
 
+/**
+ * The IPAM plugin over a given store session: the CNI executables open the store per call behind
+ * the flock sidecar; a long-lived process (podnetd) passes a provider that keeps stores open.
+ */
+export function createIpamPlugin(session: SessionOptions): Plugin {
+  return {
+    add: (args) => ipamAdd(args, session),
+    del: (args) => ipamDel(args, session),
+    check: (args) => ipamCheck(args, session),
+    gc: (args) => ipamGc(args, session),
+    status: (args) => ipamStatus(args, session),
+    knownArgs: IPAM_ARGS,
+  };
+}
+
 /** The standalone `podnet-ipam` plugin, for the CNI skel (`pluginMain(ipamPlugin)`). */
-export const ipamPlugin: Plugin = {
-  add: ipamAdd,
-  del: ipamDel,
-  check: ipamCheck,
-  gc: ipamGc,
-  status: ipamStatus,
-  knownArgs: IPAM_ARGS,
-};
+export const ipamPlugin: Plugin = createIpamPlugin(CALL_SESSION);

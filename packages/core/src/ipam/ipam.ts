@@ -18,14 +18,22 @@ export interface IpamResult {
   dns?: IpamDns;
 }
 
+/** Hands out open stores: a long-lived process keeps them open instead of one session per call. */
+export interface StoreProvider {
+  use<T>(location: StoreLocation, fn: (store: IpamStore) => Promise<T>): Promise<T>;
+}
+
 /** How a call opens its store session. */
 export interface SessionOptions {
   /** An inter-process lock taken around the session (e.g. flock on a sidecar file); see StoreLock. */
   readonly lock?: StoreLock | undefined;
+  /** Stores already open (HeldStores); when given, `lock` is the provider's business. */
+  readonly provider?: StoreProvider | undefined;
 }
 
 /** Runs `fn` with the store open, closing it afterwards even when `fn` throws. */
 export async function withStore<T>(location: StoreLocation, fn: (store: IpamStore) => Promise<T>, options: SessionOptions = {}): Promise<T> {
+  if (options.provider) return options.provider.use(location, fn);
   const store = await IpamStore.open(location.path, { lockTimeoutMs: location.lockTimeoutMs, create: true, lock: options.lock });
   try {
     return await fn(store);
