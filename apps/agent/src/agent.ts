@@ -9,6 +9,7 @@ import type { Lease, LeaseStore, NetworkConfig } from '@podnet/cluster';
 import { writeLeaseFile } from '@podnet/cluster/lease-file';
 import type { LeaseFile } from '@podnet/cluster/lease-file';
 import { nftBinary } from '@podnet/backend-bridge';
+import { repairHostPorts } from '@podnet/portmap';
 import type { NftRunner } from '@podnet/backend-bridge';
 import { PODNET_ROUTE_PROTOCOL } from '@podnet/core/backend';
 import type { NodeEnvironment, NodeHalf, NodeHalfFactory, NodeLease } from '@podnet/core/backend';
@@ -177,7 +178,10 @@ export class Agent {
     this.#reconciler = new Reconciler(half, () => this.#watcher?.peers() ?? [], this.log, this.metrics, {
       periodMs: o.reconcilePeriodMs,
       ...(this.deps.debounceMs !== undefined ? { debounceMs: this.deps.debounceMs } : {}),
-      onPeriodic: () => this.#repairNat(networks),
+      onPeriodic: async () => {
+        await this.#repairNat(networks);
+        await this.#repairHostPorts();
+      },
     });
 
     const writeFile = (lease: Lease): void => {
@@ -304,6 +308,21 @@ export class Agent {
     } catch (error) {
       this.metrics.masqueradeErrors.inc();
       this.log.error({ err: error }, 'cannot check or apply the nftables podnet tables / FORWARD accept rules');
+    }
+  }
+
+  /**
+   * The CNI plugins' host-port table (@podnet/portmap), put back from its records when something
+   * flushed it (firewalld reload, `nft flush ruleset`): one `nft -j list` when nothing is missing.
+   */
+  async #repairHostPorts(): Promise<void> {
+    try {
+      const report = await repairHostPorts({ nft: this.deps.nft ?? nftBinary() });
+      if (report.repaired) this.log.warn({ missing: report.missing, restored: report.restored }, 'host-port table had drifted: re-applied');
+      if (report.conflicts.length > 0) this.log.warn({ conflicts: report.conflicts.length }, 'host-port records whose ports another pod holds now: left alone');
+      if (report.badRecords.length > 0) this.log.warn({ files: report.badRecords }, 'unreadable host-port records');
+    } catch (error) {
+      this.log.error({ err: error }, 'cannot check or repair the host-port table');
     }
   }
 
