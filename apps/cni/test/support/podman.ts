@@ -20,6 +20,8 @@ export interface PodmanOptions {
   /** Directory holding podnet-bridge (and podnet-ipam). */
   binDir: string;
   subnet: string;
+  /** Keys added to the podnet-bridge entry of the conflist (e.g. `capabilities`). */
+  pluginExtra?: Record<string, unknown>;
 }
 
 export class Podman {
@@ -196,6 +198,7 @@ export class Podman {
           bridge: this.bridge,
           isGateway: true,
           ipam: { type: 'podnet-ipam', ranges: [[{ subnet: this.opts.subnet }]], dataDir: this.ipamDir },
+          ...this.opts.pluginExtra,
         },
       ],
     };

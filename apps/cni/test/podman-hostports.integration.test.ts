@@ -1,0 +1,72 @@
+// podman 4.3 publishing ports (`podman run -p`) on a podnet-bridge network: the conflist declares
+// the portMappings capability, podman sends `runtimeConfig.portMappings`, and podnet-bridge
+// installs the host ports itself (no portmap plugin in the chain). Podman runs plugins in the
+// host namespace, so the host-port table lives there for the test; names are pnp-pod….
+import { connect } from 'node:net';
+import path from 'node:path';
+import { run } from '@podnet/lab';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bin } from './support/harness.ts';
+import { Podman } from './support/podman.ts';
+
+const PORT = 8080;
+let podman: Podman;
+
+beforeAll(async () => {
+  podman = await Podman.create({
+    prefix: 'pnp-pod',
+    binDir: path.dirname(bin.bridge),
+    subnet: '10.213.9.0/24',
+    pluginExtra: { capabilities: { portMappings: true } },
+  });
+});
+afterAll(async () => {
+  await podman?.destroy();
+  // The node-wide table stays after the last DEL (as the bridge does); drop it only if it holds
+  // nobody's host port, so a real user of this machine loses nothing.
+  const t = await run('nft', ['list', 'table', 'inet', 'podnet_hostports']);
+  if (t.code === 0 && !t.stdout.includes('comment "')) await run('nft', ['delete', 'table', 'inet', 'podnet_hostports']);
+});
+
+function readFrom(ip: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: ip, port });
+    let data = '';
+    socket.setTimeout(5000, () => socket.destroy(new Error(`no answer from ${ip}:${port} in 5 s`)));
+    socket.on('data', (b) => (data += b.toString()));
+    socket.on('end', () => resolve(data));
+    socket.on('error', reject);
+  });
+}
+
+async function hostPortTable(): Promise<string> {
+  const r = await run('nft', ['list', 'table', 'inet', 'podnet_hostports']);
+  return r.code === 0 ? r.stdout : '';
+}
+
+describe('podman -p on a podnet-bridge network (host ports built in)', () => {
+  it('publishes HOST:CONTAINER reachable from the host (127.0.0.1 and the gateway address), removed on podman rm', async () => {
+    const name = `${podman.id}-web`;
+    const hostPort = 18000 + Math.floor(Math.random() * 1000);
+    const id = (
+      await podman.ok([
+        'run', '--detach', '--pull=never', '--name', name, '--network', podman.network,
+        '-p', `127.0.0.1:${hostPort}:${PORT}`, '-p', `${hostPort + 1}:${PORT}`,
+        podman.image, 'nc', '-ll', '-p', String(PORT), '-e', 'echo', 'pnp-published',
+      ])
+    ).trim();
+    const ip = await podman.ipOf(name);
+    const table = await hostPortTable();
+    expect(table).toContain(`127.0.0.1 . tcp . ${hostPort} comment "${podman.network}|${id}/eth0" : ${ip} . ${PORT}`);
+    expect(table).toContain(`tcp . ${hostPort + 1} comment "${podman.network}|${id}/eth0" : ${ip} . ${PORT}`);
+
+    expect((await readFrom('127.0.0.1', hostPort)).trim()).toBe('pnp-published');
+    expect((await readFrom('127.0.0.1', hostPort + 1)).trim()).toBe('pnp-published');
+    // The node's own address on the pod network (the bridge's gateway), not loopback.
+    expect((await readFrom('10.213.9.1', hostPort + 1)).trim()).toBe('pnp-published');
+
+    await podman.ok(['rm', '--force', '--time', '0', name]);
+    expect(await hostPortTable()).not.toContain(id);
+    await expect(readFrom('127.0.0.1', hostPort)).rejects.toThrow();
+  });
+});
