@@ -1,5 +1,6 @@
 // The command line (commander): `podnetd [run]`, `podnetd status`, `podnetd teardown`.
 // Settings come from defaults ← `--config <file>` (JSON) ← flags; see options.ts.
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { Agent } from './agent.js';
 import type { AgentDeps } from './agent.js';
@@ -37,7 +38,9 @@ function settings(flags: Flags): { options: AgentOptions; log: Logger } {
 }
 
 export function buildCli(deps: AgentDeps = {}, exit: (code: number) => void = (code) => process.exit(code)): Command {
+  const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   const program = new Command('podnetd')
+    .version(version)
     .description('podnet node agent: holds this node\'s pod subnet lease, writes the lease file the CNI executables read, programs routes to the other nodes\' pod subnets, masquerades pod → outside traffic')
     .showHelpAfterError()
     .configureOutput({ outputError: (text, write) => write(text) })
