@@ -8,13 +8,13 @@
 // agent writes.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { flockStoreLock } from '@podnet/core/ipam-plugin';
+import { lockFile } from '@podnet/core/lock';
 import { parseNetworkConfig } from '../config/network-config.js';
 import type { NetworkConfig } from '../config/network-config.js';
 import { checkNode, checkRequest, checkTtl, leaseLost, planSubnets, sameSubnets, subnetsFit, takenSubnets } from '../lease/plan.js';
 import { ClusterError } from '../lease/types.js';
 import type { AcquireRequest, Lease, LeaseEvent, LeaseStore, LeaseWatch, WatchHandlers } from '../lease/types.js';
-import { LOCK_BASE, LOG_LIMIT, readState, writeState } from './state.js';
+import { LOCK_FILE, LOG_LIMIT, readState, writeState } from './state.js';
 import type { LocalState } from './state.js';
 import { LocalWatch } from './watch.js';
 
@@ -105,7 +105,8 @@ export class LocalLeaseStore implements LeaseStore {
     this.#live();
     let unlock: (() => void) | undefined;
     try {
-      unlock = await flockStoreLock(join(this.dir, LOCK_BASE), this.#lockTimeoutMs);
+      const held = await lockFile(join(this.dir, LOCK_FILE), { timeoutMs: this.#lockTimeoutMs, createParents: true });
+      unlock = held ? () => held.release() : undefined;
     } catch (error) {
       throw new ClusterError('unavailable', `local lease store ${this.dir}: cannot take its lock: ${(error as Error).message}`, { cause: error });
     }

@@ -1,7 +1,7 @@
 // The local store's one file, `<dir>/state.json`: the whole store state, replaced atomically.
 //
-// Writers hold flock(2) on the lock file core's flockStoreLock keeps for the "store" `<dir>/state`
-// (a LOCK_NB poll with backoff, dropped by the kernel when the holder dies; reused, not copied), read the file, change it, write
+// Writers hold flock(2) on `<dir>/.locks/state` through core/lock (a LOCK_NB poll with backoff,
+// dropped by the kernel when the holder dies; reused, not copied), read the file, change it, write
 // `state.json.tmp`, fsync it and rename it over `state.json`. The rename is the commit: a SIGKILL
 // at any moment leaves the old file or the new one, never half of either (a left-over tmp file
 // is simply overwritten by the next writer, who holds the lock). Readers take no lock at all.
@@ -12,8 +12,8 @@ import { ClusterError } from '../lease/types.js';
 import type { Lease, LeaseEvent, LeaseSubnets } from '../lease/types.js';
 
 export const STATE_FILE = 'state.json';
-/** The name core's flockStoreLock derives its lock file from (see lockFileOf there). */
-export const LOCK_BASE = 'state';
+/** The writers' lock file, relative to the store directory (the path earlier versions used too). */
+export const LOCK_FILE = '.locks/state';
 
 /** How many lease events the file keeps for watchers that fall behind; older gaps resync. */
 export const LOG_LIMIT = 1_024;
