@@ -88,6 +88,8 @@ describe('podnetd on etcd (TLS)', () => {
     const p2 = await peer(`pna-${id}-q2`, '192.168.79.3');
     await eventually('peer route', () => ourRoutes().some((r) => r.dst === p2.subnets.ipv4));
     const before = ourRoutes();
+    await eventually('steady', () => metric('podnetd_peers') === 1);
+    const changesBefore = metric('podnetd_reconcile_changes_total');
     await etcd.kill();
     await eventually('store errors counted', () => metric('podnetd_store_errors_total') > 0, 20_000, 200);
     expect(httpGet(node, port, '/healthz').status).toBe(200);
@@ -95,6 +97,10 @@ describe('podnetd on etcd (TLS)', () => {
     expect((agent as RunningAgent).child.exitCode).toBeNull();
     await etcd.restart();
     await eventually('reconnect counted', () => metric('podnetd_store_reconnects_total') >= 1, 30_000, 200);
+    // No route churn from the outage or the reconnect (a resync diffs to nothing).
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(metric('podnetd_reconcile_changes_total')).toBe(changesBefore);
+    expect(ourRoutes()).toEqual(before);
     const p3 = await peer(`pna-${id}-q3`, '192.168.79.4');
     await eventually('route of a peer added after the restart', () => ourRoutes().some((r) => r.dst === p3.subnets.ipv4), 20_000);
     expect(ourRoutes().some((r) => r.dst === p2.subnets.ipv4)).toBe(true);

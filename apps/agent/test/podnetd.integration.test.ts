@@ -178,6 +178,19 @@ describe('podnetd in a node netns (local store, host-gw)', () => {
     expect(ourRoutes()).toEqual(routesBefore);
   });
 
+  it('SIGKILL at any moment: the restart gets the same subnet and changes no route', async () => {
+    const before = leaseFile();
+    const routesBefore = ourRoutes();
+    const a = agent as RunningAgent;
+    a.child.kill('SIGKILL');
+    await a.exited;
+    agent = undefined;
+    await startAndWaitReady();
+    expect(leaseFile().subnets).toEqual(before.subnets);
+    expect(ourRoutes()).toEqual(routesBefore);
+    expect(httpGet(node, port, '/metrics').body).toMatch(/^podnetd_reconcile_changes_total 0$/m);
+  });
+
   it('teardown --release removes our routes, the nft tables and the lease file, and frees the lease', async () => {
     await stopAgent(agent as RunningAgent);
     inNs(node.ns, PODNETD, ['teardown', '--node', `pna-${id}-n1`, '--store', `local:${join(dir, 'store')}`, '--lease-file', join(dir, 'run', 'lease.json'), '--release', '--log-level', 'warn']);
