@@ -2,15 +2,18 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseBackend } from '../cluster/backends.js';
+import { parseTopology } from '../cluster/routed.js';
 import { ClusterLab, DEFAULT_LAB_PREFIX } from '../cluster/lab.js';
 import { renderMatrix } from '../cluster/matrix.js';
 import { renderStatus } from '../cluster/render.js';
+import { runOnce } from '../cluster/run-once.js';
 import { DEFAULT_STATE_ROOT, labDirs, type LabStoreKind } from '../cluster/state.js';
 import { sweepLabs } from '../cluster/sweep.js';
 
 const USAGE = `usage: lab <command> [options]
 
 commands
+  run      up, status, matrix, then down (unless --keep-up): the demo with any options
   up       create the nodes, the store, one podnetd per node and the pods; leave them running
   status   nodes, subnets (lease files), agent health, agent routes, pods
   matrix   the connectivity matrix (exit 1 when a cell fails)
@@ -19,12 +22,16 @@ commands
 options
   --nodes N                 nodes (default 3; the bridge backend has exactly 1)
   --pods M                  pods per node (default 2)
-  --backend host-gw|bridge  default host-gw; bridge = one node, static subnet, no agent
+  --backend host-gw|vxlan|bridge  default host-gw; bridge = one node, static subnet, no agent
+  --topology flat|routed|mixed    the underlay: one segment (default), a segment per node routed by
+                            the fabric, or nodes 1-2 on one segment and the rest routed (VXLAN)
+  --direct-routing          vxlan: Backend.DirectRouting (peers on one segment skip the tunnel)
   --store local|etcd        the agents' lease store (default local; etcd runs etcd-server in the lab)
   --reconcile-period D      the agents' --reconcile-period (default 10s)
   --prefix P                name prefix (default ${DEFAULT_LAB_PREFIX}); down removes every lab with it
   --state-dir DIR           where lab state lives (default ${DEFAULT_STATE_ROOT})
   --lab ID                  which lab status/matrix look at (default: the newest with the prefix)
+  --keep-up                 run: leave the lab up at the end
   --json                    status/matrix as JSON
 `;
 
@@ -57,12 +64,15 @@ async function main(argv: string[]): Promise<number> {
       nodes: { type: 'string' },
       pods: { type: 'string' },
       backend: { type: 'string' },
+      topology: { type: 'string' },
+      'direct-routing': { type: 'boolean' },
       store: { type: 'string' },
       'reconcile-period': { type: 'string' },
       prefix: { type: 'string' },
       'state-dir': { type: 'string' },
       lab: { type: 'string' },
       json: { type: 'boolean' },
+      'keep-up': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -76,21 +86,25 @@ async function main(argv: string[]): Promise<number> {
   const prefix = values.prefix ?? DEFAULT_LAB_PREFIX;
   const say = (s: string): void => void process.stdout.write(`${s}\n`);
   switch (command) {
+    case 'run':
     case 'up': {
       const nodes = int('nodes', values.nodes);
       const pods = int('pods', values.pods);
       const backend = values.backend === undefined ? undefined : parseBackend(values.backend);
       const st = store(values.store);
-      const lab = await ClusterLab.up({
+      const options = {
         prefix,
         stateRoot: root,
         ...(nodes === undefined ? {} : { nodes }),
         ...(pods === undefined ? {} : { pods }),
         ...(backend === undefined ? {} : { backend }),
+        ...(values.topology === undefined ? {} : { topology: parseTopology(values.topology) }),
+        ...(values['direct-routing'] ? { backendOptions: { DirectRouting: true } } : {}),
         ...(st === undefined ? {} : { store: st }),
         ...(values['reconcile-period'] ? { reconcilePeriod: values['reconcile-period'] } : {}),
-        log: say,
-      });
+      };
+      if (command === 'run') return (await runOnce({ ...options, keepUp: values['keep-up'] === true })) ? 0 : 1;
+      const lab = await ClusterLab.up({ ...options, log: say });
       say(`lab ${lab.id} is up: \`lab status\`, \`lab matrix\`, \`lab down\``);
       return 0;
     }
