@@ -39,6 +39,8 @@ export interface UpOptions {
   binaries?: { cni?: string; podnetd?: string };
   /** Progress lines for people. */
   log?: (line: string) => void;
+  /** Told the lab's id before anything is created (so an interrupted caller can sweep it). */
+  onId?: (id: string) => void;
 }
 
 export interface NodeStatus {
@@ -88,6 +90,7 @@ export class ClusterLab {
 
     const prefix = opts.prefix ?? DEFAULT_LAB_PREFIX;
     const id = `${prefix}${randomBytes(2).toString('hex')}`;
+    opts.onId?.(id);
     const dir = path.join(opts.stateRoot ?? DEFAULT_STATE_ROOT, id);
     const state: LabState = {
       version: 1,

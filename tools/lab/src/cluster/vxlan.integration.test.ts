@@ -66,6 +66,19 @@ async function countUnderlay(lab: ClusterLab): Promise<() => Promise<number>> {
   };
 }
 
+/** Counters after SNAT on `node`: packets of SNAT'd flows, and of those, VXLAN ones. */
+async function countSnat(node: NodeRecord): Promise<() => Promise<[number, number]>> {
+  const table = 'pnv-snat';
+  await runOk('ip', ['netns', 'exec', node.netns, 'nft', '-f', '-'], {
+    input: `table inet ${table} {\n  chain seen { type filter hook postrouting priority srcnat + 10; ct status snat counter; udp dport ${PORT} ct status snat counter; }\n}\n`,
+  });
+  return async () => {
+    const out = JSON.parse(await runOk('ip', ['netns', 'exec', node.netns, 'nft', '-j', 'list', 'table', 'inet', table]));
+    const counts = out.nftables.filter((o: any) => o.rule).map((o: any) => o.rule.expr.find((e: any) => e.counter).counter.packets as number);
+    return [counts[0], counts[1]];
+  };
+}
+
 describe('vxlan lab, 3 nodes × 2 pods, each node on a segment of its own (routed)', () => {
   let lab: ClusterLab;
   const subnet = async (node: NodeRecord): Promise<string> => {
@@ -94,8 +107,9 @@ describe('vxlan lab, 3 nodes × 2 pods, each node on a segment of its own (route
     }
   });
 
-  it('passes the full matrix, sources preserved, and the traffic really crosses the tunnel (device counters, UDP on the underlay)', async () => {
+  it('passes the full matrix, sources preserved, and the traffic really crosses the tunnel (device counters, UDP on the underlay); encapsulated packets are never masqueraded', async () => {
     const udp = await countUnderlay(lab);
+    const snat = await countSnat(lab.node('n1'));
     const udpBefore = await udp();
     const txBefore = await Promise.all(lab.state.nodes.map(txPackets));
     const m = await lab.matrix();
@@ -105,6 +119,10 @@ describe('vxlan lab, 3 nodes × 2 pods, each node on a segment of its own (route
     const txAfter = await Promise.all(lab.state.nodes.map(txPackets));
     txAfter.forEach((tx, i) => expect(tx).toBeGreaterThan(txBefore[i]!));
     expect((await udp()) - udpBefore).toBeGreaterThanOrEqual(24);
+    // podnetd's masquerade (pod → outside) did happen on n1, and never to a VXLAN packet.
+    const [any, vxlan] = await snat();
+    expect(any).toBeGreaterThan(0);
+    expect(vxlan).toBe(0);
   });
 
   it('gives pods the overlay MTU: a do-not-fragment packet of exactly the MTU reaches a pod on another node, one byte more is refused at the sender', async () => {
