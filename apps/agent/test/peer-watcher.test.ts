@@ -106,6 +106,21 @@ describe('peer watcher + coalesced reconcile (local store)', () => {
     await eventually('own removal seen', () => self.some((e) => e.type === 'removed'));
   });
 
+  it('renewals (only the expiry moves) trigger no reconcile; a changed node address does', async () => {
+    const p1 = await peer('pna-r1');
+    const { watcher, reconciler, half } = await setup(10);
+    await watcher.start();
+    await reconciler.reconcileNow('start');
+    let lease = p1;
+    for (let i = 0; i < 5; i++) lease = await other.renew(lease);
+    await eventually('renewals seen', () => (watcher.leases()[0]?.expiresAt ?? 0) === lease.expiresAt);
+    await reconciler.idle();
+    expect(half.calls).toHaveLength(1);
+    await other.renew(lease, { nodeIps: ['192.168.60.99'] });
+    await eventually('new address programmed', () => half.calls.at(-1)?.peers[0]?.nodeIps[0] === '192.168.60.99');
+    expect(half.calls).toHaveLength(2);
+  });
+
   it('paused (lease lost): no reconcile reaches the node half', async () => {
     const { watcher, reconciler, half } = await setup(10);
     await watcher.start();
