@@ -10,11 +10,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cniPath, REFERENCE_BRIDGE } from './support/harness.ts';
 import { expectValidResult, type WireResult } from './support/result-shape.ts';
+import { addRemoteHost, connectSeen, NODE4, NODE6, REMOTE4, REMOTE6 } from './support/underlay.ts';
 
-const NODE4 = '192.0.2.1';
-const NODE6 = '2001:db8:77::1';
-const REMOTE4 = '192.0.2.2';
-const REMOTE6 = '2001:db8:77::2';
 const SUBNET4 = '10.247.0.0/24';
 const SUBNET6 = 'fd00:247::/64';
 
@@ -30,17 +27,8 @@ let dataDir: string;
 beforeAll(async () => {
   lab = new Lab({ prefix: 'pnp-' });
   node = await lab.addNode('node');
-  remote = (await lab.addPod(node, 'remote')).netns;
+  remote = await addRemoteHost(lab, node);
   dataDir = await lab.tempDir('ipam');
-  const up = lab.linkName('up');
-  await runOk('ip', ['-n', node.netns.name, 'link', 'add', up, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', remote.name]);
-  await runOk('ip', ['-n', node.netns.name, 'addr', 'add', `${NODE4}/24`, 'dev', up]);
-  await runOk('ip', ['-n', node.netns.name, 'addr', 'add', `${NODE6}/64`, 'dev', up, 'nodad']);
-  await runOk('ip', ['-n', node.netns.name, 'link', 'set', up, 'up']);
-  await runOk('ip', ['-n', remote.name, 'addr', 'add', `${REMOTE4}/24`, 'dev', 'eth0']);
-  await runOk('ip', ['-n', remote.name, 'addr', 'add', `${REMOTE6}/64`, 'dev', 'eth0', 'nodad']);
-  await runOk('ip', ['-n', remote.name, 'link', 'set', 'eth0', 'up']);
-  await node.netns.execOk('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']);
 });
 afterAll(async () => {
   await lab?.destroy();
@@ -331,16 +319,3 @@ afterAll(async () => {
   expect(table).not.toMatch(/comment "pnp-/);
   void nftRuleset;
 });
-
-/** TCP connect from `from` to host:port; the echo answers with the source address it saw. */
-async function connectSeen(from: Netns, host: string, port: number): Promise<string> {
-  const client = `
-const c = require('node:net').connect({ host: process.argv[1], port: Number(process.argv[2]) });
-let seen = '';
-c.on('data', (b) => (seen += b));
-c.on('end', () => { process.stdout.write(seen); process.exit(0); });
-c.on('error', (e) => { process.stdout.write('unreached: ' + e.code); process.exit(0); });
-setTimeout(() => { process.stdout.write('unreached: timeout'); process.exit(0); }, 3000).unref();
-`;
-  return (await from.execOk(process.execPath, ['-e', client, host, String(port)], { timeoutMs: 10_000 })).trim();
-}
