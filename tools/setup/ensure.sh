@@ -11,6 +11,7 @@ APT_PACKAGES=(
   iproute2 util-linux nftables iptables iputils-ping
   containernetworking-plugins
   podman runc conmon catatonit busybox-static golang-github-containers-common
+  containerd
   etcd-server etcd-client openssl
   iperf3
 )
