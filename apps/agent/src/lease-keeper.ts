@@ -89,18 +89,11 @@ export class LeaseKeeper {
     this.#state = 'acquiring';
     for (;;) {
       if (this.#stop.signal.aborted) return;
+      let lease: Lease;
       try {
-        const lease = await this.store.acquire(this.request);
+        lease = await this.store.acquire(this.request);
         this.health.ok('acquire');
         this.#backoff.reset();
-        if (this.#stop.signal.aborted) return;
-        this.#lease = lease;
-        this.#state = 'held';
-        this.metrics.leaseExpiry.set(lease.expiresAt / 1000);
-        this.log.info({ subnets: lease.subnets, nodeIps: lease.nodeIps, expiresAt: new Date(lease.expiresAt).toISOString(), reacquired: previous !== undefined }, 'lease acquired');
-        await this.handlers.onAcquired(lease, previous);
-        this.#schedule(this.#renewEveryMs);
-        return;
       } catch (error) {
         const delay = this.#backoff.next();
         if (error instanceof ClusterError && error.kind === 'exhausted') {
@@ -111,7 +104,26 @@ export class LeaseKeeper {
           this.health.failed('acquire', error);
         }
         if (!(await sleep(delay, this.#stop.signal))) return;
+        continue;
       }
+      if (this.#stop.signal.aborted) return;
+      this.#lease = lease;
+      this.#state = 'held';
+      this.metrics.leaseExpiry.set(lease.expiresAt / 1000);
+      this.log.info({ subnets: lease.subnets, nodeIps: lease.nodeIps, expiresAt: new Date(lease.expiresAt).toISOString(), reacquired: previous !== undefined }, 'lease acquired');
+      try {
+        await this.handlers.onAcquired(lease, previous);
+      } catch (error) {
+        // Not the store's fault (e.g. the lease file cannot be written): say so, and try the
+        // whole step again — the store hands back the same lease.
+        this.#state = 'acquiring';
+        const delay = this.#backoff.next();
+        this.log.error({ err: error, retryInMs: delay }, `lease acquired, but acting on it failed: ${(error as Error).message}; retrying`);
+        if (!(await sleep(delay, this.#stop.signal))) return;
+        continue;
+      }
+      this.#schedule(this.#renewEveryMs);
+      return;
     }
   }
 

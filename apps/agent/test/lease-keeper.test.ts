@@ -123,3 +123,32 @@ describe('LeaseKeeper on the local store', () => {
     expect(k.state).toBe('stopped');
   });
 });
+
+describe('LeaseKeeper when acting on the lease fails', () => {
+  it('a failing onAcquired (say, an unwritable lease file) is logged and retried, not taken for a store outage', async () => {
+    const { log, lines } = captureLogger();
+    const metrics = new AgentMetrics(false);
+    let attempts = 0;
+    const k = new LeaseKeeper(
+      store,
+      { node: 'pna-k5', nodeIps: ['192.168.50.1'], backend: { type: 'host-gw' }, ttlMs: 60_000 },
+      {
+        onAcquired: () => {
+          attempts++;
+          if (attempts < 3) throw new Error('EROFS: read-only file system');
+        },
+        onLost: () => {},
+      },
+      log,
+      metrics,
+      new StoreHealth(log, metrics),
+      { backoff: { initialMs: 10, maxMs: 20 } },
+    );
+    keepers.push(k);
+    await k.start();
+    expect(attempts).toBe(3);
+    expect(k.state).toBe('held');
+    expect(lines.some((l) => l['level'] === 50 && /acting on it failed: EROFS/.test(String(l['msg'])))).toBe(true);
+    expect((await metrics.storeErrors.get()).values[0]?.value ?? 0).toBe(0);
+  });
+});
