@@ -25,7 +25,6 @@ const CTA_PROTO_DST_PORT = 3;
 const CTA_FILTER_ORIG_FLAGS = 1;
 const CTA_FILTER_REPLY_FLAGS = 2;
 const FILTER_PROTO_NUM = 1 << 3;
-const FILTER_PROTO_DST_PORT = 1 << 5;
 const IPPROTO_UDP = 17;
 const NLA_F_NESTED = 0x8000;
 const ENOENT = 2;
@@ -37,22 +36,25 @@ function nfgenmsg(family: number): Uint8Array {
 }
 
 /**
- * Delete every UDP conntrack entry whose original destination port is one of `ports`, in the
- * netns the calling thread is in. Returns how many were deleted.
+ * Delete every UDP conntrack entry whose original destination port is one of `ports`, for the
+ * address families given, in the netns the calling thread is in. Returns how many were deleted.
+ * Each dump walks the kernel's whole conntrack hash (shared by all namespaces; ~10 ms with 256k
+ * buckets), so there is one dump per family, filtered on UDP by the kernel and on the ports here.
  */
-export function flushUdpConntrack(ports: readonly number[]): number {
+export function flushUdpConntrack(ports: readonly number[], families: ReadonlyArray<4 | 6> = [4, 6]): number {
   if (ports.length === 0) return 0;
   const fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
   const buf = Buffer.allocUnsafe(64 * 1024);
   let seq = (Date.now() & 0x3fffffff) + 1;
   let deleted = 0;
   try {
+    const wanted = new Set(ports);
     // One dump per family: the kernel refuses a filtered dump of AF_UNSPEC (EOPNOTSUPP).
-    for (const [family, port] of ports.flatMap((p) => [[AF_INET, p], [AF_INET6, p]] as const)) {
+    for (const family of families.map((f) => (f === 4 ? AF_INET : AF_INET6))) {
       const body = new BodyWriter()
         .raw(nfgenmsg(family))
-        .nest(CTA_TUPLE_ORIG, (w) => w.nest(CTA_TUPLE_PROTO, (p) => p.u8(CTA_PROTO_NUM, IPPROTO_UDP).u16be(CTA_PROTO_DST_PORT, port), true), true)
-        .nest(CTA_FILTER, (w) => w.u32(CTA_FILTER_ORIG_FLAGS, FILTER_PROTO_NUM | FILTER_PROTO_DST_PORT).u32(CTA_FILTER_REPLY_FLAGS, 0), true)
+        .nest(CTA_TUPLE_ORIG, (w) => w.nest(CTA_TUPLE_PROTO, (p) => p.u8(CTA_PROTO_NUM, IPPROTO_UDP), true), true)
+        .nest(CTA_FILTER, (w) => w.u32(CTA_FILTER_ORIG_FLAGS, FILTER_PROTO_NUM).u32(CTA_FILTER_REPLY_FLAGS, 0), true)
         .finish();
       const dumpSeq = seq++;
       send(fd, encodeMessage({ type: (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET, flags: NLM_F_REQUEST | NLM_F_DUMP, body }, dumpSeq));
@@ -64,14 +66,15 @@ export function flushUdpConntrack(ports: readonly number[]): number {
           if (m.type === NLMSG_DONE) done = true;
           else if (m.type === NLMSG_ERROR) {
             const errno = -m.body.readInt32LE(0);
-            if (errno !== 0) throw Object.assign(new Error(`conntrack dump of udp dport ${port} failed: errno ${errno}`), { errno });
+            if (errno !== 0) throw Object.assign(new Error(`conntrack dump of udp (family ${family}) failed: errno ${errno}`), { errno });
             done = true;
           } else {
             const attrs = new Attrs(m.body, 4);
             const tuple = attrs.get(CTA_TUPLE_ORIG);
             // The same filter again, in case an old kernel ignored CTA_FILTER and dumped everything.
             const proto = tuple ? new Attrs(tuple).nested(CTA_TUPLE_PROTO) : undefined;
-            if (!tuple || proto?.u8(CTA_PROTO_NUM) !== IPPROTO_UDP || proto.u16be(CTA_PROTO_DST_PORT) !== port) continue;
+            const dport = proto?.u16be(CTA_PROTO_DST_PORT);
+            if (!tuple || proto?.u8(CTA_PROTO_NUM) !== IPPROTO_UDP || dport === undefined || !wanted.has(dport)) continue;
             victims.push({ family: m.body.readUInt8(0), tuple: Buffer.from(tuple), zone: attrs.get(CTA_ZONE) ? Buffer.from(attrs.get(CTA_ZONE)!) : undefined });
           }
         }

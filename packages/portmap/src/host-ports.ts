@@ -90,7 +90,8 @@ export class HostPorts {
     });
     if (plan.udpPorts.length > 0) {
       try {
-        const n = this.#enter(() => flushUdpConntrack(plan.udpPorts));
+        const families = [...(plan.podV4 ? [4 as const] : []), ...(plan.podV6 ? [6 as const] : [])];
+        const n = this.#enter(() => flushUdpConntrack(plan.udpPorts, families));
         if (n > 0) this.#log?.info?.(`flushed ${n} UDP conntrack entries of host ports ${plan.udpPorts.join(', ')}`);
       } catch (err) {
         this.#log?.warn(`UDP conntrack flush for host ports ${plan.udpPorts.join(', ')} failed: ${(err as Error).message}`);
