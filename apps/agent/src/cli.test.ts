@@ -17,7 +17,7 @@ function run(args: string[]): { code: number | undefined; out: string } {
 describe('podnetd command line', () => {
   it('documents every flag of run in --help', () => {
     const { out } = run(['run', '--help']);
-    for (const flag of ['--config', '--node', '--store', '--etcd-ca', '--etcd-cert', '--etcd-key', '--network-config', '--network-config-overwrite', '--underlay', '--underlay-address', '--lease-file', '--listen', '--reconcile-period', '--lease-ttl', '--no-masquerade', '--log-level', '--log-format']) {
+    for (const flag of ['--config', '--node', '--store', '--etcd-ca', '--etcd-cert', '--etcd-key', '--network-config', '--network-config-overwrite', '--underlay', '--underlay-address', '--lease-file', '--listen', '--reconcile-period', '--lease-ttl', '--masquerade', '--no-masquerade', '--log-level', '--log-format']) {
       expect(out).toContain(flag);
     }
   });

@@ -60,6 +60,7 @@ Installs: routes with rtm_protocol 83 (only those are ever changed or removed), 
     .option('--network-config-overwrite', 'replace the store\'s network config with --network-config')
     .option('--reconcile-period <duration>', `full reconcile (drift repair) every (default ${DEFAULTS.reconcilePeriod})`)
     .option('--lease-ttl <duration>', `lease lifetime, renewed at a third of it (default ${DEFAULTS.leaseTtl})`)
+    .option('--masquerade', 'masquerade pod → outside-the-cluster traffic (the default; overrides a config file\'s "masquerade": false)')
     .option('--no-masquerade', 'do not masquerade pod → outside-the-cluster traffic (forward accept stays)')
     .action(async (flags: Flags & { masquerade?: boolean }, cmd: Command) => {
       // commander's --no-masquerade defaults masquerade to true; only an explicit flag counts,
