@@ -132,6 +132,8 @@ async function main(argv: string[]): Promise<number> {
 }
 
 // `pnpm run lab -- up` hands the `--` on: drop it, it ends no options here.
+// A reader that goes away (`lab run | head`) must not stop the clean-up half-way: output is lost, work is not.
+process.stdout.on('error', () => {});
 const argv = process.argv.slice(2);
 main(argv[0] === '--' ? argv.slice(1) : argv).then(
   (code) => process.exit(code),

@@ -22,6 +22,8 @@ async function main(): Promise<number> {
   return 0;
 }
 
+// A reader that goes away (`npm run demo | head`) must not stop the clean-up half-way.
+process.stdout.on('error', () => {});
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
