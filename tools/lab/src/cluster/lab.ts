@@ -20,6 +20,8 @@ import { createFabric, createNode, FABRIC_BRIDGE, FABRIC_ADDRESS, nodeAddress, N
 export const AGENT_ROUTE_PROTOCOL = 83;
 export const DEFAULT_LAB_PREFIX = 'pnlab-';
 export const CLUSTER_NETWORK = '10.244.0.0/16';
+/** The IPv6 cluster network of a dual-stack lab (`ipv6`), /64 per node. */
+export const CLUSTER_NETWORK6 = 'fd00:10:244::/56';
 
 export interface UpOptions {
   /** Every name starts with it; `down` finds labs by it. Default `pnlab-`. */
@@ -35,6 +37,8 @@ export interface UpOptions {
   topology?: LabTopology;
   /** More keys of the network config's `Backend` section (`{ DirectRouting: true }`). */
   backendOptions?: Record<string, unknown>;
+  /** Dual-stack: an IPv6 cluster network and IPv6 underlay addresses (needs topology `routed`). */
+  ipv6?: boolean;
   /** Other executables than `dist/bin/…` (a development build). */
   binaries?: { cni?: string; podnetd?: string };
   /** Progress lines for people. */
@@ -82,6 +86,7 @@ export class ClusterLab {
       throw new Error(`--nodes: ${nodes} is not in 1..${profile.maxNodes} for the ${backend} backend${backend === 'bridge' ? ' (a single-node lab)' : ''}`);
     }
     if (!Number.isInteger(pods) || pods < 0 || pods > 50) throw new Error(`--pods: ${pods} is not in 0..50`);
+    if (opts.ipv6 && opts.topology !== 'routed') throw new Error('a dual-stack lab (ipv6) needs topology "routed" (the IPv6 underlay is wired on routed segments only)');
     if (!profile.agents && store !== 'local') throw new Error(`--store: the ${backend} backend runs no agent and uses no store`);
     // Resolve the executables before anything is created: a missing build fails fast and clean.
     const cniBinary = opts.binaries?.cni ?? executable(profile.executable);
@@ -104,6 +109,7 @@ export class ClusterLab {
       ...(podnetdBinary ? { podnetdBinary } : {}),
       underlaySubnet: `${UNDERLAY.prefix}.0/${UNDERLAY.length}`,
       ...(opts.topology && opts.topology !== 'flat' ? { topology: opts.topology } : {}),
+      ...(opts.ipv6 ? { ipv6: true } : {}),
       fabric: { netns: `${id}-fabric`, bridge: FABRIC_BRIDGE, address: FABRIC_ADDRESS },
       nodes: [],
       pods: [],
@@ -117,12 +123,12 @@ export class ClusterLab {
       await saveState(state);
       log(`lab ${id}: state in ${dir}`);
       await createFabric(state.fabric.netns);
-      if (state.topology) await enableFabricRouting(state.fabric.netns);
+      if (state.topology) await enableFabricRouting(state.fabric.netns, state.ipv6 ?? false);
       log(`fabric ${state.fabric.netns}: bridge ${FABRIC_BRIDGE}, underlay ${state.underlaySubnet}`);
 
       if (profile.agents) {
         state.networkConfigFile = path.join(dir, 'net-conf.json');
-        await writeFile(state.networkConfigFile, `${JSON.stringify({ Network: CLUSTER_NETWORK, SubnetLen: 24, Backend: { ...opts.backendOptions, Type: backend } }, null, 2)}\n`);
+        await writeFile(state.networkConfigFile, `${JSON.stringify({ Network: CLUSTER_NETWORK, SubnetLen: 24, ...(state.ipv6 ? { EnableIPv6: true, IPv6Network: CLUSTER_NETWORK6 } : {}), Backend: { ...opts.backendOptions, Type: backend } }, null, 2)}\n`);
         if (store === 'etcd') {
           state.etcd = await startEtcd(state.fabric.netns, dir);
           state.storeSpec = `etcd:${state.etcd.endpoint}`;
@@ -181,7 +187,7 @@ export class ClusterLab {
       ipamDir: path.join(nodeDir, 'ipam'),
     };
     if (state.topology && isRouted(state.topology, index)) {
-      node.address = (await createRoutedNode(node.netns, state.fabric.netns, name, index)).address;
+      node.address = (await createRoutedNode(node.netns, state.fabric.netns, name, index, state.ipv6 ?? false)).address;
     } else {
       await createNode(node.netns, state.fabric.netns, name, node.address);
       if (state.topology) await routeViaFabric(node.netns);

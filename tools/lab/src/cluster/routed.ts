@@ -8,6 +8,7 @@
 //   topology 'flat'    every node on the bridge (the lab's default; host-gw works)
 //   topology 'routed'  every node on a segment of its own
 //   topology 'mixed'   nodes 1 and 2 on the bridge, the others routed (VXLAN DirectRouting)
+// A routed lab can be dual-stack (`ipv6`): each segment also gets fd00:77:<100+k>::/64.
 import { runOk } from '../exec.js';
 import { createNetns, Netns } from '../netns.js';
 import { FABRIC_ADDRESS, NODE_UNDERLAY, UNDERLAY } from './topology.js';
@@ -27,16 +28,20 @@ export function isRouted(topology: LabTopology, index: number): boolean {
   return topology === 'routed' || (topology === 'mixed' && index > MIXED_FLAT_NODES);
 }
 
-/** Node `index`'s own segment. */
-export function routedSegment(index: number): { subnet: string; node: string; gateway: string; length: number } {
+/** Node `index`'s own segment (and its IPv6 prefix, used when the lab is dual-stack). */
+export function routedSegment(index: number): { subnet: string; node: string; gateway: string; length: number; node6: string; gateway6: string } {
   if (index < 1 || index > 150) throw new Error(`routed node index ${index} outside 1..150`);
   const prefix = `192.168.${100 + index}`;
-  return { subnet: `${prefix}.0/24`, node: `${prefix}.1`, gateway: `${prefix}.254`, length: 24 };
+  const prefix6 = `fd00:77:${100 + index}::`;
+  return { subnet: `${prefix}.0/24`, node: `${prefix}.1`, gateway: `${prefix}.254`, length: 24, node6: `${prefix6}1`, gateway6: `${prefix6}fe` };
 }
 
-/** Turns the fabric into a router (IPv4 forwarding in its namespace). */
-export async function enableFabricRouting(fabric: string): Promise<void> {
-  await new Netns(fabric).execOk('sh', ['-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward']);
+const forwarding = (ipv6: boolean): string =>
+  `echo 1 > /proc/sys/net/ipv4/ip_forward${ipv6 ? ' && echo 1 > /proc/sys/net/ipv6/conf/all/forwarding' : ''}`;
+
+/** Turns the fabric into a router (IPv4, and with `ipv6` IPv6, forwarding in its namespace). */
+export async function enableFabricRouting(fabric: string, ipv6 = false): Promise<void> {
+  await new Netns(fabric).execOk('sh', ['-c', forwarding(ipv6)]);
 }
 
 /** A flat node of a routed or mixed lab reaches the routed segments through the fabric. */
@@ -48,7 +53,7 @@ export async function routeViaFabric(node: string): Promise<void> {
  * Creates node namespace `name` on a segment of its own: `eth0` in the node, `<port>` in the
  * fabric with the segment's gateway address, forwarding on in the node (it routes pod traffic).
  */
-export async function createRoutedNode(name: string, fabric: string, port: string, index: number): Promise<{ ns: Netns; address: string }> {
+export async function createRoutedNode(name: string, fabric: string, port: string, index: number, ipv6 = false): Promise<{ ns: Netns; address: string }> {
   const seg = routedSegment(index);
   const ns = await createNetns(name);
   await runOk('ip', ['link', 'add', NODE_UNDERLAY, 'netns', name, 'type', 'veth', 'peer', 'name', port, 'netns', fabric]);
@@ -57,7 +62,13 @@ export async function createRoutedNode(name: string, fabric: string, port: strin
   await runOk('ip', ['-n', name, 'address', 'add', `${seg.node}/${seg.length}`, 'dev', NODE_UNDERLAY]);
   await runOk('ip', ['-n', name, 'link', 'set', NODE_UNDERLAY, 'up']);
   await runOk('ip', ['-n', name, 'route', 'add', 'default', 'via', seg.gateway]);
-  await ns.execOk('sh', ['-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward']);
+  if (ipv6) {
+    // nodad: usable at once (the agent reads the underlay's addresses at start).
+    await runOk('ip', ['-n', fabric, 'address', 'add', `${seg.gateway6}/64`, 'dev', port, 'nodad']);
+    await runOk('ip', ['-n', name, 'address', 'add', `${seg.node6}/64`, 'dev', NODE_UNDERLAY, 'nodad']);
+    await runOk('ip', ['-n', name, '-6', 'route', 'add', 'default', 'via', seg.gateway6]);
+  }
+  await ns.execOk('sh', ['-c', forwarding(ipv6)]);
   return { ns, address: seg.node };
 }
 

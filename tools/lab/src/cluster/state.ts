@@ -77,6 +77,8 @@ export interface LabState {
   underlaySubnet: string;
   /** How the nodes' underlay is wired (routed.ts); absent: flat, every node on the fabric bridge. */
   topology?: LabTopology;
+  /** Dual-stack (routed topology only): IPv6 cluster network and underlay. */
+  ipv6?: boolean;
   fabric: { netns: string; bridge: string; address: string };
   etcd?: EtcdRecord;
   nodes: NodeRecord[];

@@ -229,3 +229,45 @@ describe('vxlan lab with DirectRouting: n1 and n2 share a segment, n3 is routed'
     expect(m.cells.filter((c) => !c.ok)).toEqual([]);
   });
 });
+
+describe('vxlan lab, dual-stack: the IPv6 overlay beside the IPv4 one, routed underlay', () => {
+  let lab: ClusterLab;
+  beforeAll(async () => {
+    lab = await ClusterLab.up({ prefix: `${PREFIX}6`, stateRoot, backend: 'vxlan', topology: 'routed', ipv6: true, nodes: 3, pods: 2, reconcilePeriod: '1s' });
+  }, 120_000);
+  afterAll(async () => {
+    await lab?.down();
+  });
+
+  const pod6 = async (netns: string): Promise<string> => {
+    const addrs = (await json('ip', ['-n', netns, '-j', '-6', 'address', 'show', 'dev', 'eth0', 'scope', 'global']))[0]?.addr_info ?? [];
+    const a = addrs[0]?.local as string | undefined;
+    if (!a) throw new Error(`pod ${netns} has no global IPv6 address`);
+    return a;
+  };
+
+  it('routes every peer IPv6 subnet through vxlan6.podnet, and every pod reaches every pod on other nodes over IPv6', async () => {
+    for (const node of lab.state.nodes) {
+      const lease = await lab.leaseFile(node);
+      expect(lease?.subnets?.ipv6).toMatch(/^fd00:10:244:/);
+      const routes6 = (await json('ip', ['-n', node.netns, '-6', '-j', 'route', 'show', 'proto', '83'])).map((r) => `${r.dst} dev ${r.dev}`);
+      const want = await Promise.all(lab.state.nodes.filter((n) => n !== node).map(async (n) => `${(await lab.leaseFile(n))!.subnets!.ipv6} dev vxlan6.podnet`));
+      expect(routes6.sort()).toEqual(want.sort());
+    }
+    const tx = async (n: NodeRecord): Promise<number> => JSON.parse(await runOk('ip', ['-n', n.netns, '-s', '-j', 'link', 'show', 'vxlan6.podnet']))[0].stats64.tx.packets;
+    const before = await Promise.all(lab.state.nodes.map(tx));
+    const failed: string[] = [];
+    for (const from of lab.state.pods) {
+      for (const to of lab.state.pods.filter((p) => p.node !== from.node)) {
+        const dst = await pod6(to.netns);
+        const r = await run('ip', ['netns', 'exec', from.netns, 'ping', '-6', '-c', '1', '-W', '2', dst]);
+        if (r.code !== 0) failed.push(`${from.node}/${from.name} → ${to.node}/${to.name} ${dst}`);
+      }
+    }
+    expect(failed).toEqual([]);
+    const after = await Promise.all(lab.state.nodes.map(tx));
+    after.forEach((t, i) => expect(t).toBeGreaterThan(before[i]!));
+    // The IPv4 overlay still carries the full matrix.
+    expect((await lab.matrix()).cells.filter((c) => !c.ok)).toEqual([]);
+  });
+});
