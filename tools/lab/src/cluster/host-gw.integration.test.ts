@@ -53,6 +53,14 @@ async function nextReconcile(node: NodeRecord): Promise<void> {
   await waitFor(`another reconcile on ${node.name}`, async () => (await lastReconcile(node)) !== second);
 }
 
+/** `podnetd_store_errors_total` of `node`'s agent (failed store calls and watch errors). */
+async function storeErrors(node: NodeRecord): Promise<number> {
+  const r = await httpGetIn(node.netns, `http://${node.agent!.listen}/metrics`);
+  const line = r.body.split('\n').find((l) => l.startsWith('podnetd_store_errors_total '));
+  if (!line) throw new Error(`${node.name}: no podnetd_store_errors_total in /metrics (${r.status})`);
+  return Number(line.split(' ')[1]);
+}
+
 describe.each(['local', 'etcd'] as const)('host-gw lab, 3 nodes × 2 pods, store %s', (store) => {
   let lab: ClusterLab;
   const subnet = async (node: NodeRecord): Promise<string> => {
@@ -145,10 +153,14 @@ describe.each(['local', 'etcd'] as const)('host-gw lab, 3 nodes × 2 pods, store
   if (store === 'etcd') {
     it('survives an etcd restart under running agents: they reconnect with no route churn', async () => {
       const routesBefore = await Promise.all(lab.state.nodes.map((n) => lab.agentRoutes(n)));
+      const errorsBefore = await Promise.all(lab.state.nodes.map((n) => storeErrors(n)));
       const monitors = await Promise.all(lab.state.nodes.map((n) => monitorRoutes(n.netns)));
       await lab.stopEtcd('SIGTERM');
       // Several periodic reconciles run while the store is away (period 1 s).
       await sleep(3_000);
+      // Every agent did notice the outage (its watch and calls failed): the test cut them off.
+      const errorsDuring = await Promise.all(lab.state.nodes.map((n) => storeErrors(n)));
+      errorsDuring.forEach((e, i) => expect(e).toBeGreaterThan(errorsBefore[i]!));
       await lab.startEtcd();
       await sleep(3_000);
       const events = await Promise.all(monitors.map((m) => m.stop()));
