@@ -7,8 +7,9 @@ import type { BridgeConfig } from './config.js';
 import { HostSide } from './host.js';
 import { Ipam } from './ipam.js';
 import { Masquerade } from './masquerade.js';
-import { nftBinary } from './nft.js';
+import { nftRunner } from './nft.js';
 import type { NftRunner } from './nft.js';
+import type { LinkReaper } from './link-reaper.js';
 import { PodSide } from './pod-netns.js';
 import { HostPorts } from '@podnet/portmap';
 
@@ -30,8 +31,13 @@ export interface BridgePodHalfOptions {
    * Tests pass a "node" netns they created.
    */
   hostNetns?: string;
-  /** Masquerade backend; default the `nft` binary, run in the node's netns. */
+  /** Masquerade backend; default libnftables (else the `nft` binary), in the node's netns. */
   nft?: NftRunner;
+  /**
+   * Deletes host veths for DEL and GC; a daemon passes one that coalesces a burst of deletions
+   * into one kernel wait (link-reaper.ts). Default: each deletion on its own, right away.
+   */
+  linkReaper?: LinkReaper;
   /** Directory of the per-attachment call locks (attachment-lock.ts); default /run/podnet/attachments. */
   lockDir?: string;
   /** Where host ports keep their per-attachment records (podnetd repairs from them); default /run/podnet/hostports. */
@@ -63,7 +69,7 @@ export async function openCall(options: BridgePodHalfOptions, conf: NetConf, cni
   const rewritten = cfg.ipam !== conf.ipam;
   const ipamConf: NetConf = rewritten ? { ...conf, ...(cfg.ipam ? { ipam: cfg.ipam } : {}) } : conf;
   const ipam = cfg.ipam ? new Ipam({ builtin: options.builtinIpam ?? ipamPlugin }, cfg.ipam.type, ipamConf, rewritten) : undefined;
-  const nft = options.nft ?? nftBinary(host.enter);
+  const nft = options.nft ?? nftRunner(host.enter);
   const masq = new Masquerade(cfg.network, nft);
   const hostPorts = new HostPorts({
     nft,

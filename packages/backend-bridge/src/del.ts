@@ -8,7 +8,7 @@ import { BestEffort } from './best-effort.js';
 import type { BridgePodHalfOptions } from './context.js';
 import { DEFAULT_LOCK_DIR, lockAttachment } from './attachment-lock.js';
 import { openCall } from './context.js';
-import { deleteOwnedHostVeth } from './host-port.js';
+import { removeOwnedHostVeth } from './host-port.js';
 import { hostVethName } from './host-veth.js';
 
 export async function del(options: BridgePodHalfOptions, args: CmdArgs): Promise<void> {
@@ -24,10 +24,10 @@ export async function del(options: BridgePodHalfOptions, args: CmdArgs): Promise
     // Link first, then rules, then the address (reference #702): the address is released only
     // when nothing on the node still uses it.
     const name = hostVethName(cfg.network, args.containerId, args.ifname);
-    await run.step('delete host veth', () => {
+    await run.step('delete host veth', async () => {
       // A link with our name that podnet did not create is never deleted; the attachment's own
       // state (rules, address) still goes.
-      if (deleteOwnedHostVeth(host, name, attachment) === 'foreign') args.log?.warn(`DEL: left link ${name} alone: it is not podnet's (no matching owner alias)`);
+      if ((await removeOwnedHostVeth(host, name, attachment, options.linkReaper)) === 'foreign') args.log?.warn(`DEL: left link ${name} alone: it is not podnet's (no matching owner alias)`);
     });
     // Host ports whatever the runtime sent: found by owner comment, so a DEL without
     // runtimeConfig (or after the network was renamed) still removes them. One transaction with

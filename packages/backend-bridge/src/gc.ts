@@ -7,7 +7,7 @@ import { BestEffort } from './best-effort.js';
 import type { BridgePodHalfOptions } from './context.js';
 import { openCall } from './context.js';
 import { DEFAULT_LOCK_DIR, removeStaleAttachmentLocks } from './attachment-lock.js';
-import { deleteHostVeth, listPodVeths } from './host-port.js';
+import { listPodVeths, removeHostVeth } from './host-port.js';
 import { attachmentDigest, ownedByNetwork } from './host-veth.js';
 
 export async function gc(options: BridgePodHalfOptions, args: GcArgs): Promise<void> {
@@ -22,7 +22,7 @@ export async function gc(options: BridgePodHalfOptions, args: GcArgs): Promise<v
         if (!ownedByNetwork(veth.ownership, cfg.network) || valid.has(veth.ownership.digest)) continue;
         const who = veth.ownership.form === 'named' ? `${veth.ownership.owner.containerId}/${veth.ownership.owner.ifname}` : `attachment ${veth.ownership.digest}`;
         args.log?.info(`GC: deleting ${veth.name} of ${who}`);
-        await run.step(`delete host veth ${veth.name}`, () => deleteHostVeth(host, veth.name));
+        await run.step(`delete host veth ${veth.name}`, () => removeHostVeth(host, veth, options.linkReaper));
       }
     });
     if (cfg.ipMasq) {

@@ -4,6 +4,7 @@ import { CniError, ErrorCode } from '@podnet/core/cni';
 import { bridgePortSet, bridgeVlanAdd, bridgeVlanDel, getLink, linkDel, listLinks } from '@podnet/core/netlink';
 import type { Link, NlRequest } from '@podnet/core/netlink';
 import type { HostSide } from './host.js';
+import type { LinkReaper } from './link-reaper.js';
 import { ownedBy, parseOwnership } from './host-veth.js';
 import type { VethOwner, VethOwnership } from './host-veth.js';
 /** The bridge's default VLAN, which a port leaves when it gets its own access VLAN. */
@@ -44,12 +45,34 @@ function deleteLink(host: HostSide, nameOrIndex: string | number): void {
  * reported. 'absent' when there is nothing to delete.
  */
 export function deleteOwnedHostVeth(host: HostSide, name: string, owner: VethOwner): 'deleted' | 'absent' | 'foreign' {
+  const found = ownedHostVeth(host, name, owner);
+  if (typeof found !== 'number') return found;
+  deleteLink(host, found);
+  return 'deleted';
+}
+
+/** deleteOwnedHostVeth through `reaper` when given (a daemon's coalesced deletions). */
+export async function removeOwnedHostVeth(host: HostSide, name: string, owner: VethOwner, reaper: LinkReaper | undefined): Promise<'deleted' | 'absent' | 'foreign'> {
+  if (!reaper) return deleteOwnedHostVeth(host, name, owner);
+  const found = ownedHostVeth(host, name, owner);
+  if (typeof found !== 'number') return found;
+  await reaper.delete(found);
+  return 'deleted';
+}
+
+/** The host veth's ifindex when it is this attachment's. */
+function ownedHostVeth(host: HostSide, name: string, owner: VethOwner): number | 'absent' | 'foreign' {
   const link = getLink(host.nl, name);
   if (!link) return 'absent';
   const ownership = link.kind === 'veth' ? parseOwnership(link.name, link.alias) : undefined;
   if (!ownership || !ownedBy(ownership, owner)) return 'foreign';
-  deleteLink(host, link.index);
-  return 'deleted';
+  return link.index;
+}
+
+/** Delete a veth GC found to be ours, through `reaper` when given. */
+export async function removeHostVeth(host: HostSide, veth: OwnedVeth, reaper: LinkReaper | undefined): Promise<void> {
+  if (reaper) await reaper.delete(veth.index);
+  else deleteLink(host, veth.index);
 }
 
 /** Why a host link with the attachment's name blocks an ADD, or undefined when there is none. */
@@ -75,6 +98,7 @@ export function hostVethConflict(host: HostSide, name: string, owner: VethOwner)
 
 export interface OwnedVeth {
   name: string;
+  index: number;
   ownership: VethOwnership;
 }
 
@@ -83,7 +107,7 @@ export function listPodVeths(host: HostSide): OwnedVeth[] {
   const out: OwnedVeth[] = [];
   for (const link of listLinks(host.nl, { kind: 'veth' })) {
     const ownership = parseOwnership(link.name, link.alias);
-    if (ownership) out.push({ name: link.name, ownership });
+    if (ownership) out.push({ name: link.name, index: link.index, ownership });
   }
   return out;
 }

@@ -1,8 +1,11 @@
-// Running the `nft` binary: one process per transaction, the script on stdin (`nft -f -`), so a
-// whole change is applied atomically by the kernel or not at all.
+// nftables transactions: one script applied atomically by the kernel or not at all. Through
+// libnftables in-process when the library loads (core/nftables: ~0.1–0.8 ms a script), else the
+// `nft` binary, one process per transaction with the script on stdin (`nft -f -`, 3.5–6 ms).
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { CniError, ErrorCode } from '@podnet/core/cni';
+import { loadNftables } from '@podnet/core/nftables';
+import type { NftContext } from '@podnet/core/nftables';
 import { runProcess } from '@podnet/core/process';
 
 export interface NftRunner {
@@ -63,9 +66,7 @@ export function nftBinary(enter: Enter = here): NftRunner {
   return {
     async apply(script) {
       const { code, stderr } = await run(['-f', '-'], script);
-      if (code !== 0) {
-        throw new CniError(ErrorCode.IoFailure, 'nft transaction failed', `${stderr.trim()}\nscript:\n${script}`);
-      }
+      if (code !== 0) throw applyFailed(stderr, script);
     },
     async listJson(command) {
       const { code, stdout, stderr } = await run(['-j', ...command.split(' ')], undefined);
@@ -80,4 +81,42 @@ export function nftBinary(enter: Enter = here): NftRunner {
       }
     },
   };
+}
+
+function applyFailed(error: string, script: string): CniError {
+  return new CniError(ErrorCode.IoFailure, 'nft transaction failed', `${error.trim()}\nscript:\n${script}`);
+}
+
+/**
+ * libnftables through FFI, or undefined when the library does not load here. Its context (and
+ * netlink socket) is created on first use inside `enter`, so it acts in that netns from then on.
+ */
+export function nftLibrary(enter: Enter = here): NftRunner | undefined {
+  const lib = loadNftables();
+  if (!lib) return undefined;
+  let ctx: NftContext | undefined;
+  const context = (): NftContext => (ctx ??= enter(() => lib.newContext()));
+  return {
+    async apply(script) {
+      const r = context().run(script);
+      if (!r.ok) throw applyFailed(r.error, script);
+    },
+    async listJson(command) {
+      const r = context().run(command, { json: true });
+      if (!r.ok) {
+        if (/No such file or directory/.test(r.error)) return undefined;
+        throw new CniError(ErrorCode.IoFailure, `nft ${command} failed`, r.error.trim());
+      }
+      try {
+        return JSON.parse(r.output) as unknown;
+      } catch (err) {
+        throw new CniError(ErrorCode.IoFailure, `nft ${command}: output is not JSON`, String(err));
+      }
+    },
+  };
+}
+
+/** The default runner: libnftables when it loads, else the `nft` binary. */
+export function nftRunner(enter: Enter = here): NftRunner {
+  return nftLibrary(enter) ?? nftBinary(enter);
 }
