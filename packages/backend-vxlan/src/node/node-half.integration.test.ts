@@ -336,6 +336,30 @@ describe('vxlan node half', () => {
     expect(stats('a').tx).toBeGreaterThan(tunnel.tx); // a → c went through the tunnel
   });
 
+  it('runs VXLAN-GBP, another port and VNI, and an explicit MTU when the options say so; peers on another VNI are skipped; back again, all replayed', async () => {
+    const opts = { Type: 'vxlan', GBP: true, Port: 4789, VNI: 77, MTU: 1400 };
+    const before = [neighbours('a'), fdb('a'), ourRoutes('a')];
+    const half = vxlanNodeHalf.create(env('a', opts)) as VxlanNodeHalf;
+    try {
+      const report = await half.reconcile(lease('a'), peersOf('a'));
+      expect(report.errors).toEqual([]);
+      expect(link('a').linkinfo.info_data).toMatchObject({ id: 77, port: 4789, gbp: true });
+      expect(link('a').mtu).toBe(1400);
+      // The peers still publish VNI 1: they cannot be reached on VNI 77, and are skipped saying so.
+      expect(report.skipped.map((s) => s.reason)).toEqual([expect.stringContaining('publishes VNI 1, this node runs VNI 77'), expect.stringContaining('publishes VNI 1')]);
+      expect(fdb('a')).toEqual([]);
+      expect(ourRoutes('a').filter((r) => r.includes('.podnet'))).toEqual([]);
+      const script = inNs(NODES.a, 'nft', 'list', 'chain', 'inet', 'podnet-vxlan', 'input');
+      expect(script).toContain('udp dport 4789');
+    } finally {
+      half.close();
+    }
+    await halves.get('a')!.reconcile(lease('a'), peersOf('a'));
+    expect(link('a').linkinfo.info_data.gbp).toBeUndefined();
+    expect(link('a').linkinfo.info_data).toMatchObject({ id: 1, port: 8472 });
+    expect([neighbours('a'), fdb('a'), ourRoutes('a')]).toEqual(before);
+  });
+
   it('refuses options naming the field, and an MTU the underlay cannot carry', () => {
     expect(() => vxlanNodeHalf.create(env('a', { Type: 'vxlan', VNI: -1 }))).toThrow(/"Backend\.VNI" must be an integer from 0 to 16777215/);
     expect(() => vxlanNodeHalf.create(env('a', { Type: 'vxlan', MTU: 1480 }))).toThrow(/"Backend\.MTU" 1480 does not fit the underlay/);
