@@ -34,12 +34,9 @@ export async function del(options: BridgePodHalfOptions, args: CmdArgs): Promise
     // the masquerade elements.
     const ports = hostPorts.mayHold(owner, cfg.portMappings.length > 0);
     if (cfg.ipMasq || ports) await run.step(ports ? 'remove masquerade and host ports' : 'remove masquerade', async () => {
-      const lines = [
-        ...(cfg.ipMasq ? masq.removalLines(await masq.ownerAddresses(owner)) : []),
-        ...(ports ? await hostPorts.removalLines(owner) : []),
-      ];
-      if (lines.length > 0) await hostPorts.table.nft.apply(lines.join('\n') + '\n');
-      hostPorts.forget(owner);
+      const masqLines = cfg.ipMasq ? masq.removalLines(await masq.ownerAddresses(owner)) : [];
+      if (ports) await hostPorts.removeWith(owner, masqLines, async () => masqLines);
+      else if (masqLines.length > 0) await hostPorts.table.nft.apply(masqLines.join('\n') + '\n');
     });
     if (ipam) await run.step(`IPAM DEL (${ipam.type})`, () => ipam.del(args));
   } finally {

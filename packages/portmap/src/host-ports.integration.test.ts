@@ -102,6 +102,17 @@ describe('HostPorts on the kernel', () => {
     expect(table()).not.toContain('aaaa');
     expect(table()).toContain('bbbb');
     await ports.remove({ containerId: 'aaaa', ifname: 'eth0' }); // idempotent
+    // A record whose port another pod holds now (the elements went behind DEL's back, e.g. a
+    // flush, and pod "dddd" took the port): DEL by record must not delete dddd's elements.
+    const e1 = plan('eeee', [{ hostPort: 8181, containerPort: 81 }], '10.66.0.5/24');
+    await ports.add(e1, undefined);
+    for (const e of e1.elements) sh('nft', 'delete', 'element', 'inet', 'podnet_hostports', e.set, `{ ${e.key} }`);
+    const d1 = plan('dddd', [{ hostPort: 8181, containerPort: 82 }], '10.66.0.6/24');
+    await ports.add(d1, undefined);
+    await ports.remove({ containerId: 'eeee', ifname: 'eth0' });
+    await ports.check(d1);
+    expect(table()).not.toContain('eeee');
+    await ports.remove({ containerId: 'dddd', ifname: 'eth0' });
     await expect(ports.check(plan('bbbb', [{ hostPort: 9090, containerPort: 90, protocol: 'udp' }], '10.66.0.3/24'))).resolves.toBeUndefined();
     await expect(ports.check(plan('aaaa', [{ hostPort: 8080, containerPort: 80 }]))).rejects.toThrow(/is missing/);
   });
@@ -127,7 +138,7 @@ describe('HostPorts on the kernel', () => {
     sh('nft', 'flush', 'ruleset');
     expect(table()).toBe('');
     const report = await repairHostPorts({ nft, stateDir });
-    expect(report).toMatchObject({ repaired: true, restored: 6 });
+    expect(report).toMatchObject({ repaired: true, restored: 9 });
     expect(table()).toBe(before);
     // A hand-flushed chain (the elements stay): re-declared.
     const chain = /chain (p[0-9a-f]{12}_dnat)/.exec(before)![1]!;

@@ -11,8 +11,8 @@ import { attachmentPart, networkPart, parseComment } from './owner.js';
 import type { Attachment } from './owner.js';
 import { planHostPorts } from './plan.js';
 import type { Element, HostPortPlan, HostPortRequest } from './plan.js';
-import { DEFAULT_STATE_DIR, hasRecord, readRecords, removeRecord, writeRecord } from './state.js';
-import { applyAdd, dropTableLines, HOSTPORT_TABLE, HostPortTable, profileRules, removeLines } from './table.js';
+import { DEFAULT_STATE_DIR, hasRecord, readRecord, readRecords, removeRecord, writeRecord } from './state.js';
+import { applyAdd, dropTableLines, HOSTPORT_TABLE, HostPortTable, profileRules, recordRemovalLines, removeLines } from './table.js';
 import type { TableState } from './table.js';
 
 export interface HostPortsLog {
@@ -112,7 +112,28 @@ export class HostPorts {
 
   /** DEL: everything the attachment holds, whatever the runtime sent (or omitted), then its record. */
   async remove(owner: Pick<Attachment, 'containerId' | 'ifname'>): Promise<void> {
-    const lines = await this.removalLines(owner);
+    await this.removeWith(owner, [], async () => []);
+  }
+
+  /**
+   * DEL sharing a transaction with the caller's lines (the bridge's masquerade removal, which
+   * always applies). With a record, one transaction deletes the recorded elements by key (the
+   * owner set makes the kernel check they are still this attachment's); when that fails (an
+   * element gone, or taken over), or without a record, the table is listed and the elements whose
+   * comment is the attachment's are removed.
+   */
+  async removeWith(owner: Pick<Attachment, 'containerId' | 'ifname'>, fast: readonly string[], full: () => Promise<readonly string[]>): Promise<void> {
+    const record = readRecord(this.stateDir, attachmentPart(owner));
+    if (record && record.elements.length > 0) {
+      try {
+        await this.table.nft.apply([...fast, ...recordRemovalLines(record.elements)].join('\n') + '\n');
+        this.forget(owner);
+        return;
+      } catch {
+        // Something changed since ADD: find the attachment's elements by comment instead.
+      }
+    }
+    const lines = [...(await full()), ...(await this.removalLines(owner))];
     if (lines.length > 0) await this.table.nft.apply(lines.join('\n') + '\n');
     this.forget(owner);
   }

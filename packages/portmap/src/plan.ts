@@ -4,7 +4,7 @@ import type { Cidr } from '@podnet/core/netlink';
 import { CniError, ErrorCode } from '@podnet/core/cni';
 import { describeMapping } from './mapping.js';
 import type { PortMapping } from './mapping.js';
-import { ownerComment } from './owner.js';
+import { attachmentPart, fnv1a64, ownerComment } from './owner.js';
 import type { Attachment } from './owner.js';
 import { profileName } from './profile.js';
 import type { Profile } from './profile.js';
@@ -55,6 +55,10 @@ export function planHostPorts(req: HostPortRequest): HostPortPlan {
   const pod4 = pods.find((c) => c.family === 4);
   const pod6 = pods.find((c) => c.family === 6);
   const claims: Element[] = [];
+  // The owner set's key suffix: the attachment's digest as two 32-bit marks (table.ts, DEL).
+  const digest = fnv1a64(`owner\0${attachmentPart(req.owner)}`);
+  // Decimal: how `nft -j` lists marks, so listed keys compare equal to planned ones.
+  const ownerTag = `${Number.parseInt(digest.slice(0, 8), 16)} . ${Number.parseInt(digest.slice(8), 16)}`;
   const maps: Element[] = [];
   const skipped: PortMapping[] = [];
   const udp = new Set<number>();
@@ -88,7 +92,7 @@ export function planHostPorts(req: HostPortRequest): HostPortPlan {
     comment,
     profile: req.profile,
     profileName: name,
-    elements: [...claims, ...maps],
+    elements: [...claims, ...claims.map((c) => ({ set: c.set.replace('claims', 'owners'), key: `${c.key} . ${ownerTag}`, comment })), ...maps],
     hairpin4: used4 ? subnets(4) : [],
     hairpin6: used6 ? subnets(6) : [],
     udpPorts: [...udp].sort((a, b) => a - b),

@@ -39,6 +39,15 @@ export function hasRecord(dir: string, attachment: string): boolean {
   return existsSync(fileOf(dir, attachment));
 }
 
+export function readRecord(dir: string, attachment: string): AttachmentRecord | undefined {
+  try {
+    const r = JSON.parse(readFileSync(fileOf(dir, attachment), 'utf8')) as AttachmentRecord;
+    return r.version === 1 && Array.isArray(r.elements) ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function removeRecord(dir: string, attachment: string): void {
   rmSync(fileOf(dir, attachment), { force: true });
 }

@@ -6,6 +6,10 @@
 //     set claims4 { type ipv4_addr . inet_proto . inet_service }     hostIP (0.0.0.0 = any) . proto . port
 //     set claims6 { type ipv6_addr . inet_proto . inet_service }     the node-wide reservation: `create
 //                                                                    element` fails on a taken one
+//     set owners4/6 { claim key . mark . mark }                      claim key . the owner's digest:
+//                                                                    DEL deletes by key, and this
+//                                                                    element makes the kernel check
+//                                                                    the owner (ENOENT aborts)
 //     set hairpin4/6 { flags interval; auto-merge }                  pod subnets (+ 127.0.0.0/8)
 //     set hp_<digest(subnets)> { type mark }                         stamp: those subnets are in
 //     per profile P (profile.ts):
@@ -101,6 +105,8 @@ export function declareLines(profiles: ReadonlyMap<string, Profile>): string[] {
     `add table ${T} { comment "podnet host ports"; }`,
     `add set ${T} claims4 { type ipv4_addr . inet_proto . inet_service; }`,
     `add set ${T} claims6 { type ipv6_addr . inet_proto . inet_service; }`,
+    `add set ${T} owners4 { type ipv4_addr . inet_proto . inet_service . mark . mark; }`,
+    `add set ${T} owners6 { type ipv6_addr . inet_proto . inet_service . mark . mark; }`,
     `add set ${T} hairpin4 { type ipv4_addr; flags interval; auto-merge; }`,
     `add set ${T} hairpin6 { type ipv6_addr; flags interval; auto-merge; }`,
   ];
@@ -151,6 +157,16 @@ export function removeLines(elements: readonly Element[]): string[] {
     lines.push(`add element ${T} ${e.set} { ${elementText({ set: e.set, key: e.key, ...(e.value !== undefined ? { value: e.value } : {}) })} }`, `delete element ${T} ${e.set} { ${e.key} }`);
   }
   return lines;
+}
+
+/**
+ * DEL from the attachment's record, without listing: plain `delete element`s, so the transaction
+ * fails as a whole (ENOENT) when any element is gone — and the owner set's element (claim key .
+ * owner digest) exists only while this attachment holds the claim, so a key another pod holds
+ * now is never deleted. The caller falls back to listing by comment when it fails.
+ */
+export function recordRemovalLines(elements: readonly Element[]): string[] {
+  return elements.map((e) => `delete element ${T} ${e.set} { ${e.key} }`);
 }
 
 /** `delete table` that succeeds when the table is gone. */
@@ -267,7 +283,7 @@ export function parseTable(json: unknown): TableState {
     const set = obj.set ?? obj.map;
     if (!set?.name) continue;
     state.sets.add(set.name);
-    if (!set.name.startsWith('claims') && !obj.map) continue;
+    if (!set.name.startsWith('claims') && !set.name.startsWith('owners') && !obj.map) continue;
     for (const raw of set.elem ?? []) {
       // Set element: value or {elem: {val, comment}}; map element: [that, data].
       const [keyPart, data] = obj.map && Array.isArray(raw) ? [raw[0], raw[1]] : [raw, undefined];

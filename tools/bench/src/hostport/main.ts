@@ -8,7 +8,7 @@
 // Each side has its own node netns (pnp-bh-…); the calls are spawned by a runner already inside
 // it (../cni/runner.ts), so no nsenter is timed. Prints medians, p90 and ratios.
 //
-//   cd tools/bench && bun --conditions=@podnet/source run src/hostport/main.ts [--pods N]
+//   cd tools/bench && bun --conditions=@podnet/source run src/hostport/main.ts [--pods N] [--ip-masq]
 import { chmod, copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import { executable, Lab, sweepNetns, type LabNode, type LabPod } from '@podnet/lab';
@@ -48,6 +48,9 @@ const mappings = (i: number) => [
 
 async function main(): Promise<void> {
   const pods = arg('pods', 40);
+  // With --ip-masq both bridges masquerade (the usual Kubernetes conflist): podnet's host ports
+  // then share the masquerade's nft transaction, the reference bridge adds its iptables chain.
+  const ipMasq = process.argv.includes('--ip-masq');
   await sweepNetns(PREFIX);
   const lab = new Lab({ prefix: PREFIX });
   const stop = (): void => void lab.destroy().finally(() => process.exit(130));
@@ -80,12 +83,12 @@ async function main(): Promise<void> {
     const bridgeConf = (side: Side, i: number): Record<string, unknown> =>
       side.kind === 'builtin'
         ? {
-            cniVersion: '1.0.0', name: network, type: 'podnet-bridge', bridge, isGateway: true, isDefaultGateway: true,
+            cniVersion: '1.0.0', name: network, type: 'podnet-bridge', bridge, isGateway: true, isDefaultGateway: true, ipMasq,
             capabilities: { portMappings: true }, runtimeConfig: { portMappings: mappings(i) },
             ipam: { type: 'podnet-ipam', ranges: [[{ subnet: SUBNET }]], dataDir: side.dataDir },
           }
         : {
-            cniVersion: '1.0.0', name: network, type: 'bridge', bridge, isGateway: true, isDefaultGateway: true, hairpinMode: true,
+            cniVersion: '1.0.0', name: network, type: 'bridge', bridge, isGateway: true, isDefaultGateway: true, hairpinMode: true, ipMasq,
             ipam: { type: 'host-local', ranges: [[{ subnet: SUBNET }]], dataDir: side.dataDir },
           };
     const portmapConf = (side: Side, i: number, prevResult: unknown): Record<string, unknown> => ({
@@ -165,7 +168,7 @@ async function main(): Promise<void> {
       { label: 'DEL: podnet-portmap vs portmap', podnet: s('podnet-portmap portmap DEL'), reference: s('reference portmap DEL'), target: 0.5 },
       { label: 'chain ADD: bridge+host-local+podnet-portmap vs +portmap', podnet: s('podnet-portmap ADD'), reference: s('reference ADD') },
     ];
-    console.log(`host ports, ${pods} pods per side, sequential (reference: Debian containernetworking-plugins, portmap on iptables)\n`);
+    console.log(`host ports, ${pods} pods per side, sequential, ipMasq ${ipMasq} (reference: Debian containernetworking-plugins 1.1.1, portmap on iptables)\n`);
     console.log(formatTable(rows));
     console.log('');
     for (const v of verdicts(rows)) console.log(`${v.met ? 'met   ' : 'MISSED'} ${v.label}: ${v.ratio.toFixed(2)}× (target ≤ ${v.target}×)`);
