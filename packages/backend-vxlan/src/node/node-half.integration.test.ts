@@ -360,6 +360,24 @@ describe('vxlan node half', () => {
     expect([neighbours('a'), fdb('a'), ourRoutes('a')]).toEqual(before);
   });
 
+  it('reports a node with an IPv6 subnet but no IPv6 underlay address as skipped (no error), without an IPv6 device', async () => {
+    const e = env('c');
+    const half = vxlanNodeHalf.create({ ...e, underlay: { ...e.underlay, addresses: [UNDERLAY.c.v4] } }) as VxlanNodeHalf;
+    const v4only = { ...lease('c'), nodeIps: [UNDERLAY.c.v4] };
+    try {
+      const report = await half.reconcile(v4only, peersOf('c'));
+      expect(report.errors).toEqual([]);
+      expect(report.skipped[0]).toEqual({ node: 'node-c', reason: expect.stringMatching(/^no IPv6 overlay on this node: subnet fd00:246:3::\/64 but no IPv6 underlay address/) });
+      expect(report.skipped.filter((s) => s.reason.includes('this node has no IPv6 overlay'))).toHaveLength(2);
+      expect(json(ip(NODES.c, '-j', 'link', 'show', 'type', 'vxlan')).map((l) => l.ifname)).toEqual([DEV]);
+      expect(ping('c', podIp('a')).ok).toBe(true);
+    } finally {
+      half.close();
+    }
+    await halves.get('c')!.reconcile(lease('c'), peersOf('c'));
+    expect(link('c', DEV6)).toBeDefined();
+  });
+
   it('refuses options naming the field, and an MTU the underlay cannot carry', () => {
     expect(() => vxlanNodeHalf.create(env('a', { Type: 'vxlan', VNI: -1 }))).toThrow(/"Backend\.VNI" must be an integer from 0 to 16777215/);
     expect(() => vxlanNodeHalf.create(env('a', { Type: 'vxlan', MTU: 1480 }))).toThrow(/"Backend\.MTU" 1480 does not fit the underlay/);

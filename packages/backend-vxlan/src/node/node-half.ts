@@ -93,7 +93,8 @@ export class VxlanNodeHalf implements NodeHalf {
     const { underlay, routeProtocol } = this.#env;
     let changes = 0;
     const devices: Partial<Record<4 | 6, PlanDevice>> = {};
-    for (const spec of this.#deviceSpecs(local, errors)) {
+    const notHere: Array<{ node: string; reason: string }> = [];
+    for (const spec of this.#deviceSpecs(local, errors, notHere)) {
       try {
         const result = ensureDevice(sock, spec);
         devices[spec.family] = { index: result.index };
@@ -124,6 +125,7 @@ export class VxlanNodeHalf implements NodeHalf {
       ? { name: underlay.name, index: underlay.index, addresses: listAddresses(sock, { index: underlay.index }).filter((a) => !a.dadFailed) }
       : undefined;
     const plan = planPeers(local, peers, { vni: this.options.vni, devices, ...(direct ? { direct } : {}) }, this.#caches);
+    plan.skipped.unshift(...notHere);
     this.#logSkipped(plan.skipped);
 
     const indexes = new Set(Object.values(devices).map((d) => d.index));
@@ -167,8 +169,12 @@ export class VxlanNodeHalf implements NodeHalf {
     return report;
   }
 
-  /** The overlay devices this node's lease calls for, one per family of its subnets. */
-  #deviceSpecs(local: NodeLease, errors: string[]): DeviceSpec[] {
+  /**
+   * The overlay devices this node's lease calls for, one per family of its subnets. A family
+   * without an underlay address of its own is reported as skipped for this node (logged when it
+   * starts and when it ends, not counted as an error at every pass).
+   */
+  #deviceSpecs(local: NodeLease, errors: string[], skipped: Array<{ node: string; reason: string }>): DeviceSpec[] {
     const { underlay } = this.#env;
     const o = this.options;
     const specs: DeviceSpec[] = [];
@@ -182,7 +188,10 @@ export class VxlanNodeHalf implements NodeHalf {
       // The VTEP is the node address the lease publishes for the family (what peers send to).
       const localIp = [...local.nodeIps, ...underlay.addresses].map((ip) => tryParseCidr(ip)).find((c) => c?.family === family)?.address;
       if (!localIp) {
-        errors.push(`no IPv${family} overlay: this node has no IPv${family} underlay address for the VTEP (the IPv${family} overlay runs over an IPv${family} underlay)`);
+        skipped.push({
+          node: local.node,
+          reason: `no IPv${family} overlay on this node: subnet ${subnet} but no IPv${family} underlay address for the VTEP (the IPv${family} overlay runs over an IPv${family} underlay)`,
+        });
         continue;
       }
       let mtu: number;
