@@ -2,7 +2,9 @@
 // Settings come from defaults ← `--config <file>` (JSON) ← flags; see options.ts.
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { DEFAULT_DAEMON_SOCKET } from '@podnet/core/daemon';
 import { Agent } from './agent.js';
+import { CniService } from './cni-service.js';
 import type { AgentDeps } from './agent.js';
 import { createLogger, LOG_FORMATS, LOG_LEVELS } from './logger.js';
 import type { Logger } from './logger.js';
@@ -26,7 +28,8 @@ function common(cmd: Command): Command {
     .option('--lease-file <path>', `node-local lease file the CNI executables read (default ${DEFAULTS.leaseFile})`)
     .option('--listen <host:port>', `health, metrics and status listener (default ${DEFAULTS.listen}; loopback only unless told)`)
     .addOption(new Option('--log-level <level>', `log level (default ${DEFAULTS.logLevel})`).choices(LOG_LEVELS))
-    .addOption(new Option('--log-format <format>', `json for machines, text for people (default ${DEFAULTS.logFormat})`).choices(LOG_FORMATS));
+    .addOption(new Option('--log-format <format>', `json for machines, text for people (default ${DEFAULTS.logFormat})`).choices(LOG_FORMATS))
+    .option('--cni-socket <path>', `serve this node's CNI calls on this unix socket (thick mode; the executables' default is ${DEFAULT_DAEMON_SOCKET}); off unless given`);
 }
 
 /** Flags as commander parsed them; commander's camelCase keys are RawOptions' keys. */
@@ -108,11 +111,37 @@ Installs: routes with rtm_protocol 83 (only those are ever changed or removed), 
       });
       exit(result.errors.length > 0 ? 1 : 0);
     });
+  program
+    .command('serve-cni')
+    .description('serve CNI calls only (thick mode without a lease store: a single-node bridge network)')
+    .option('--cni-socket <path>', 'the unix socket', DEFAULT_DAEMON_SOCKET)
+    .addOption(new Option('--log-level <level>', `log level (default ${DEFAULTS.logLevel})`).choices(LOG_LEVELS))
+    .addOption(new Option('--log-format <format>', `json for machines, text for people (default ${DEFAULTS.logFormat})`).choices(LOG_FORMATS))
+    .action(async (flags: { cniSocket: string; logLevel?: (typeof LOG_LEVELS)[number]; logFormat?: (typeof LOG_FORMATS)[number] }) => {
+      const log = createLogger(flags.logLevel ?? DEFAULTS.logLevel, flags.logFormat ?? DEFAULTS.logFormat);
+      let service: CniService;
+      try {
+        service = await CniService.start({ socket: flags.cniSocket, log });
+      } catch (error) {
+        log.fatal({ err: error }, `podnetd serve-cni cannot start: ${(error as Error).message}`);
+        return exit(1);
+      }
+      const stop = (signal: NodeJS.Signals): void => {
+        log.info({ signal }, 'stopping the CNI service (calls in flight finish)');
+        service.close().then(
+          () => exit(0),
+          () => exit(1),
+        );
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
   return program;
 }
 
 async function runAgent(options: AgentOptions, log: Logger, deps: AgentDeps, exit: (code: number) => void): Promise<void> {
   const agent = new Agent(options, log, deps);
+  let cni: CniService | undefined;
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -121,7 +150,7 @@ async function runAgent(options: AgentOptions, log: Logger, deps: AgentDeps, exi
     }
     stopping = true;
     log.info({ signal }, 'stopping: routes, rules and the lease stay');
-    agent.stop().then(
+    Promise.all([agent.stop(), cni?.close()]).then(
       () => exit(0),
       (error: unknown) => {
         log.error({ err: error }, 'stop failed');
@@ -135,11 +164,15 @@ async function runAgent(options: AgentOptions, log: Logger, deps: AgentDeps, exi
   // say): the data plane is fine, and the services retry by themselves. Said loudly instead.
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection (kept running)'));
   try {
+    // Before the agent: CNI calls are answered (host-gw/vxlan: code 11 until the lease file is
+    // written) from the moment podnetd runs.
+    if (options.cniSocket !== undefined) cni = await CniService.start({ socket: options.cniSocket, log });
     await agent.start();
   } catch (error) {
     if (stopping) return;
     log.fatal({ err: error }, `podnetd cannot start: ${(error as Error).message}`);
     await agent.stop().catch(() => {});
+    await cni?.close().catch(() => {});
     exit(1);
   }
 }

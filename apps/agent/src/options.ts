@@ -26,6 +26,8 @@ export interface AgentOptions {
   masquerade: boolean;
   logLevel: LogLevel;
   logFormat: LogFormat;
+  /** Serve this node's CNI calls on this unix socket (thick mode); absent: off. */
+  cniSocket?: string;
 }
 
 export const DEFAULTS = {
@@ -56,11 +58,13 @@ export interface RawOptions {
   masquerade?: unknown;
   logLevel?: unknown;
   logFormat?: unknown;
+  cniSocket?: unknown;
 }
 
 const KEYS: ReadonlyArray<keyof RawOptions> = [
   'node', 'store', 'etcdCa', 'etcdCert', 'etcdKey', 'networkConfig', 'networkConfigOverwrite', 'underlay',
   'underlayAddress', 'leaseFile', 'listen', 'reconcilePeriod', 'leaseTtl', 'masquerade', 'logLevel', 'logFormat',
+  'cniSocket',
 ];
 
 const FLAG: Record<keyof RawOptions, string> = Object.fromEntries(KEYS.map((k) => [k, `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`])) as Record<keyof RawOptions, string>;
@@ -145,5 +149,10 @@ export function resolveOptions(file: RawOptions, flags: RawOptions): AgentOption
   if (networkConfig !== undefined) out.networkConfig = networkConfig;
   if (underlay !== undefined) out.underlay = underlay;
   if (underlayAddress !== undefined) out.underlayAddress = underlayAddress;
+  const cniSocket = s('cniSocket');
+  if (cniSocket !== undefined) {
+    if (!cniSocket.startsWith('/')) throw new Error(`${pick('cniSocket').name}: "${cniSocket}" must be an absolute path`);
+    out.cniSocket = cniSocket;
+  }
   return out;
 }

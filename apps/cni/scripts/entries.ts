@@ -33,7 +33,7 @@ export function entrySource(exe: Executable, version: string): string {
       "import { ipamPlugin, ipamRepairMain } from '@podnet/core/ipam-plugin';\n" +
       dispatch('{ repair: ipamRepairMain }') +
       'if (command) void command(process.argv.slice(3)).then((code) => process.exit(code));\n' +
-      `else void pluginMain(ipamPlugin, ${JSON.stringify(`podnet-ipam ${version}: the podnet IPAM as a CNI IPAM plugin (operator command: repair --config <file>)`)});\n`
+      `else void pluginMain(ipamPlugin, { about: ${JSON.stringify(`podnet-ipam ${version}: the podnet IPAM as a CNI IPAM plugin (operator command: repair --config <file>)`)}, daemon: 'ipam' });\n`
     );
   }
   return (
@@ -42,6 +42,6 @@ export function entrySource(exe: Executable, version: string): string {
     `import * as selected from '@podnet/backend-${exe.name}';\n` +
     dispatch('(selected as { commands?: Record<string, (argv: readonly string[]) => Promise<number>> }).commands') +
     'if (command) void command(process.argv.slice(3)).then((code) => process.exit(code));\n' +
-    `else void pluginMain(selected.backend.pod, ${JSON.stringify(`podnet-${exe.name} ${version}: podnet CNI plugin, ${exe.name} backend`)});\n`
+    `else void pluginMain(selected.backend.pod, { about: ${JSON.stringify(`podnet-${exe.name} ${version}: podnet CNI plugin, ${exe.name} backend`)}, daemon: ${JSON.stringify(exe.name)} });\n`
   );
 }
