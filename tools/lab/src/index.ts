@@ -15,7 +15,7 @@ export type { UpOptions, NodeStatus, KernelRouteRow } from './cluster/lab.js';
 export { runMatrix, renderMatrix } from './cluster/matrix.js';
 export type { Matrix, MatrixCell, CellKind } from './cluster/matrix.js';
 export { renderStatus } from './cluster/render.js';
-export { sweepLabs } from './cluster/sweep.js';
+export { sweepLab, sweepLabs } from './cluster/sweep.js';
 export type { SweepReport } from './cluster/sweep.js';
 export { DEFAULT_STATE_ROOT } from './cluster/state.js';
 export type { LabState, NodeRecord, PodRecord, AgentRecord, EtcdRecord, LabBackend, LabStoreKind } from './cluster/state.js';

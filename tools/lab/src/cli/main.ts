@@ -8,7 +8,7 @@ import { renderMatrix } from '../cluster/matrix.js';
 import { renderStatus } from '../cluster/render.js';
 import { runOnce } from '../cluster/run-once.js';
 import { DEFAULT_STATE_ROOT, labDirs, type LabStoreKind } from '../cluster/state.js';
-import { sweepLabs } from '../cluster/sweep.js';
+import { sweepLab, sweepLabs } from '../cluster/sweep.js';
 
 const USAGE = `usage: lab <command> [options]
 
@@ -121,7 +121,7 @@ async function main(argv: string[]): Promise<number> {
       return m.ok ? 0 : 1;
     }
     case 'down': {
-      const r = await sweepLabs(values.lab ?? prefix, root);
+      const r = values.lab ? await sweepLab(values.lab, root) : await sweepLabs(prefix, root);
       say(`removed ${r.namespaces.length} namespaces, ${r.processes.length} processes, ${r.dirs.length} state directories`);
       return 0;
     }

@@ -10,7 +10,7 @@ import { ClusterLab } from './lab.js';
 import { renderMatrix } from './matrix.js';
 import { alive, spawnDetached } from './process.js';
 import { stateFile } from './state.js';
-import { sweepLabs } from './sweep.js';
+import { sweepLab, sweepLabs } from './sweep.js';
 
 const PREFIX = 'pnl-b';
 let stateRoot = '';
@@ -58,11 +58,25 @@ describe('bridge lab (one node, no agent)', () => {
     const orphan = spawnDetached(lab.state.nodes[0]!.netns, 'sleep', ['600'], path.join(lab.state.dir, 'orphan.log'));
     await rm(stateFile(lab.state.dir));
     expect(await alive(orphan)).toBe(true);
-    const report = await sweepLabs(lab.id, stateRoot);
+    const report = await sweepLab(lab.id, stateRoot);
     expect(report.namespaces.sort()).toEqual([`${lab.id}-fabric`, `${lab.id}-n1`, `${lab.id}-n1-p1`]);
     expect(report.processes).toEqual([orphan]);
     expect(await alive(orphan)).toBe(false);
     expect(await ours(lab.id)).toEqual([]);
     await expect(stat(lab.state.dir)).rejects.toThrow();
+  });
+
+  it("removing one lab leaves a lab whose id merely starts with the first one's", async () => {
+    const first = await ClusterLab.up({ prefix: `${PREFIX}z`, stateRoot, backend: 'bridge', pods: 0 });
+    const second = await ClusterLab.up({ prefix: first.id, stateRoot, backend: 'bridge', pods: 0 });
+    try {
+      expect(second.id.startsWith(first.id)).toBe(true);
+      await first.down();
+      expect((await ours(first.id)).sort()).toEqual([`${second.id}-fabric`, `${second.id}-n1`].sort());
+      await expect(stat(second.state.dir)).resolves.toBeDefined();
+      await expect(stat(first.state.dir)).rejects.toThrow();
+    } finally {
+      await second.down();
+    }
   });
 });

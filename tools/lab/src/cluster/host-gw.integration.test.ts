@@ -1,6 +1,6 @@
 // Lab e2e for issue 7: 3 nodes × 2 pods, host-gw, one real podnetd per node, on the embedded
 // `local` store and on a real etcd (Debian's etcd-server inside the lab's fabric namespace).
-// One lab per store is shared by the scenarios below, in order; every name starts with `pnl-`
+// One lab per store is shared by the scenarios below, in order; every name starts with `pnl-h`
 // and the lab is swept in afterAll whatever happened. Agents reconcile every second here.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -16,7 +16,7 @@ import { monitorRoutes, pingSeries } from './traffic.js';
 import { sweepLabs } from './sweep.js';
 import type { NodeRecord } from './state.js';
 
-const PREFIX = 'pnl-';
+const PREFIX = 'pnl-h';
 let stateRoot = '';
 beforeAll(async () => {
   stateRoot = await mkdtemp(path.join(os.tmpdir(), 'pnl-state-'));

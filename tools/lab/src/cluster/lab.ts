@@ -12,7 +12,7 @@ import { etcdCompact, etcdctl, runEtcd, startEtcd, stopEtcd } from './etcd.js';
 import { runMatrix, type Matrix } from './matrix.js';
 import { createPod } from './pods.js';
 import { DEFAULT_STATE_ROOT, loadState, saveState, type LabBackend, type LabState, type LabStoreKind, type NodeRecord, type PodRecord } from './state.js';
-import { sweepLabs } from './sweep.js';
+import { sweepLab } from './sweep.js';
 import { createRoutedNode, enableFabricRouting, isRouted, routeViaFabric, type LabTopology } from './routed.js';
 import { createFabric, createNode, FABRIC_BRIDGE, FABRIC_ADDRESS, nodeAddress, NODE_UNDERLAY, UNDERLAY } from './topology.js';
 
@@ -152,14 +152,14 @@ export class ClusterLab {
       for (const node of state.nodes) await lab.addPods(node.name, pods, log);
       return lab;
     } catch (err) {
-      await sweepLabs(id, path.dirname(dir)).catch(() => {});
+      await sweepLab(id, path.dirname(dir)).catch(() => {});
       throw err;
     }
   }
 
   /** Removes this lab entirely. */
   async down(): Promise<void> {
-    await sweepLabs(this.state.id, path.dirname(this.state.dir));
+    await sweepLab(this.state.id, path.dirname(this.state.dir));
   }
 
   /**

@@ -4,7 +4,7 @@ import { ClusterLab, type UpOptions } from './lab.js';
 import { renderMatrix } from './matrix.js';
 import { renderStatus } from './render.js';
 import { DEFAULT_STATE_ROOT } from './state.js';
-import { sweepLabs } from './sweep.js';
+import { sweepLab } from './sweep.js';
 
 export interface RunOnceOptions extends UpOptions {
   keepUp?: boolean;
@@ -27,7 +27,7 @@ export async function runOnce(opts: RunOnceOptions): Promise<boolean> {
   const interrupted = (): void => {
     if (stopping) return;
     stopping = true;
-    void (id ? sweepLabs(id, root) : Promise.resolve()).finally(() => process.exit(130));
+    void (id ? sweepLab(id, root) : Promise.resolve()).finally(() => process.exit(130));
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
@@ -55,7 +55,7 @@ export async function runOnce(opts: RunOnceOptions): Promise<boolean> {
       say(`  pnpm --filter @podnet/lab run lab -- status | matrix | down`);
     } else if (lab) {
       step('down: agents stopped, namespaces and state removed');
-      const r = await sweepLabs(lab.id, root);
+      const r = await sweepLab(lab.id, root);
       say(`  removed ${r.namespaces.length} namespaces, ${r.processes.length} processes, ${r.dirs.length} state directories`);
     }
   }

@@ -2,6 +2,7 @@
 // prefix), so removal needs no record — kill every process living in the lab's namespaces
 // (agents, etcd, probes), delete the namespaces (pods first), remove the state directories.
 import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run } from '../exec.js';
 import { deleteNetns, listNetns } from '../netns.js';
@@ -22,7 +23,20 @@ async function pidsIn(netns: string): Promise<number[]> {
 /** Removes every lab whose id starts with `prefix` (namespaces and state under `stateRoot`). */
 export async function sweepLabs(prefix: string, stateRoot: string): Promise<SweepReport> {
   if (prefix.length < 3) throw new Error(`refusing to sweep with the prefix "${prefix}": too broad`);
-  const namespaces = (await listNetns()).filter((n) => n.startsWith(prefix));
+  return sweep((name) => name.startsWith(prefix), stateRoot);
+}
+
+/**
+ * Removes the one lab `id`: its namespaces are `id` itself or `<id>-…`, its state `stateRoot/id`.
+ * Exact, unlike a prefix: lab `pnl-x1` must not take lab `pnl-x1ab` with it.
+ */
+export async function sweepLab(id: string, stateRoot: string): Promise<SweepReport> {
+  if (id.length < 3) throw new Error(`refusing to sweep the lab "${id}": too short an id`);
+  return sweep((name) => name === id || name.startsWith(`${id}-`), stateRoot);
+}
+
+async function sweep(ours: (name: string) => boolean, stateRoot: string): Promise<SweepReport> {
+  const namespaces = (await listNetns()).filter(ours);
   const processes = (await Promise.all(namespaces.map(pidsIn))).flat();
   // SIGTERM first so agents and etcd exit cleanly, then SIGKILL whatever is left after 5 s.
   for (const pid of processes) signal(pid, 'SIGTERM');
@@ -38,9 +52,9 @@ export async function sweepLabs(prefix: string, stateRoot: string): Promise<Swee
       errors.push(err instanceof Error ? err.message : String(err));
     }
   }
-  const dirs = await labDirs(stateRoot, prefix);
+  const dirs = (await labDirs(stateRoot, '')).filter((dir) => ours(path.basename(dir)));
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-  if (errors.length) throw new Error(`lab down (${prefix}): ${errors.join('; ')}`);
+  if (errors.length) throw new Error(`lab down: ${errors.join('; ')}`);
   return { namespaces, processes, dirs };
 }
 
