@@ -35,7 +35,7 @@ export class CniService {
   ) {}
 
   static async start(options: CniServiceOptions): Promise<CniService> {
-    const stores = new HeldStores(flockStoreLock);
+    const stores = new HeldStores({ lock: flockStoreLock });
     const conn = NetlinkSocket.open({});
     const nft: NftRunner | undefined = nftLibrary();
     const shared: BridgePodHalfOptions = {

@@ -20,7 +20,7 @@ const config = () => parseIpamConfig({ name: 'pnt-held', ipam: { type: 'podnet-i
 
 describe('HeldStores', () => {
   it('keeps one store open across calls and holds its lock until closed', async () => {
-    const held = new HeldStores(flockStoreLock);
+    const held = new HeldStores({ lock: flockStoreLock, idleMs: 60_000 });
     const provider = { provider: held };
     const a = await allocate(config(), { containerId: 'c1', ifname: 'eth0' }, provider);
     const b = await allocate(config(), { containerId: 'c2', ifname: 'eth0' }, provider);
@@ -34,5 +34,18 @@ describe('HeldStores', () => {
     const entries = await list(config(), { lock: flockStoreLock });
     expect(entries.map((e) => e.owner.containerId)).toEqual(['c2']);
     await expect(allocate(config(), { containerId: 'c4', ifname: 'eth0' }, provider)).rejects.toMatchObject({ code: 11 });
+  });
+
+  it('closes a store once it idles, so a per-call session gets in, and reopens on the next call', async () => {
+    const held = new HeldStores({ lock: flockStoreLock, idleMs: 50 });
+    await allocate(config(), { containerId: 'i1', ifname: 'eth0' }, { provider: held });
+    expect(held.paths).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(held.paths).toEqual([]);
+    const entries = await list(config(), { lock: flockStoreLock });
+    expect(entries.map((e) => e.owner.containerId)).toEqual(['i1']);
+    await allocate(config(), { containerId: 'i2', ifname: 'eth0' }, { provider: held });
+    await held.close();
+    expect((await list(config(), { lock: flockStoreLock })).length).toBe(2);
   });
 });
