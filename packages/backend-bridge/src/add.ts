@@ -18,7 +18,7 @@ import { DEFAULT_PROFILE } from '@podnet/portmap';
 
 export async function add(options: BridgePodHalfOptions, args: CmdArgs): Promise<Result> {
   if (!args.netns) throw new CniError(ErrorCode.InvalidEnvironment, 'CNI_NETNS is required for ADD', 'the pod network namespace path');
-  const call = await openCall(options, args.config, args.args);
+  const call = await openCall(options, args.config, args.args, args.log);
   const { cfg, host, ipam, masq, hostPorts } = call;
   const owner = { network: cfg.network, containerId: args.containerId, ifname: args.ifname };
   let pod: PodSide | undefined;

@@ -22,7 +22,7 @@ export async function check(options: BridgePodHalfOptions, args: CmdArgs): Promi
   if (!args.netns) throw new CniError(ErrorCode.InvalidEnvironment, 'CNI_NETNS is required for CHECK', 'the pod network namespace path');
   const prev = args.config.prevResult;
   if (!prev) throw new CniError(ErrorCode.InvalidConfig, 'CHECK needs prevResult', 'the runtime passes the ADD result as prevResult');
-  const call = await openCall(options, args.config, args.args);
+  const call = await openCall(options, args.config, args.args, args.log);
   const { cfg, host, ipam, masq, hostPorts } = call;
   let pod: PodSide | undefined;
   let lock: HeldLock | undefined;

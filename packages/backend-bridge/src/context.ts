@@ -12,6 +12,7 @@ import type { NftRunner } from './nft.js';
 import type { LinkReaper } from './link-reaper.js';
 import { PodSide } from './pod-netns.js';
 import { HostPorts } from '@podnet/portmap';
+import type { HostPortsLog } from '@podnet/portmap';
 
 export interface BridgePodHalfOptions {
   /** The bridge when the config names none. Default `podnet0`. */
@@ -59,7 +60,13 @@ export interface CallContext {
   close(): void;
 }
 
-export async function openCall(options: BridgePodHalfOptions, conf: NetConf, cniArgs: Readonly<Record<string, string>>): Promise<CallContext> {
+export async function openCall(
+  options: BridgePodHalfOptions,
+  conf: NetConf,
+  cniArgs: Readonly<Record<string, string>>,
+  /** The call's logger: host ports warn through it (a mapping skipped for want of an address family). */
+  log?: HostPortsLog,
+): Promise<CallContext> {
   let cfg = parseBridgeConfig(conf, cniArgs, {
     defaultBridge: options.defaultBridge ?? 'podnet0',
     ...(options.extraKeys ? { extraKeys: options.extraKeys } : {}),
@@ -75,6 +82,7 @@ export async function openCall(options: BridgePodHalfOptions, conf: NetConf, cni
     nft,
     enter: host.enter,
     ...(options.hostPortStateDir !== undefined ? { stateDir: options.hostPortStateDir } : {}),
+    ...(log ? { log } : {}),
   });
   return { cfg, host, ipam, masq, hostPorts, close: () => host.close() };
 }

@@ -12,7 +12,7 @@ import { removeOwnedHostVeth } from './host-port.js';
 import { hostVethName } from './host-veth.js';
 
 export async function del(options: BridgePodHalfOptions, args: CmdArgs): Promise<void> {
-  const call = await openCall(options, args.config, args.args);
+  const call = await openCall(options, args.config, args.args, args.log);
   const { cfg, host, ipam, masq, hostPorts } = call;
   const owner = { containerId: args.containerId, ifname: args.ifname };
   const attachment = { network: cfg.network, ...owner };
