@@ -108,6 +108,7 @@ describe('podnet-bridge with the portMappings capability built in', () => {
     { hostPort: 18081, containerPort: 8080, protocol: 'tcp', hostIP: NODE4 },
     { hostPort: 18082, containerPort: 8080, protocol: 'tcp', hostIP: '127.0.0.1' },
     { hostPort: 18099, containerPort: 8080, protocol: 'tcp', hostIP: '198.51.100.7' }, // not this node's
+    { hostPort: 18083, containerPort: 8080, protocol: 'tcp', hostIP: NODE6 },
   ];
   const mappingsB = [{ hostPort: 18090, containerPort: 8080, protocol: 'tcp' }];
 
@@ -151,6 +152,10 @@ describe('podnet-bridge with the portMappings capability built in', () => {
 
   it('a hostIP mapping catches only traffic addressed to this node (reference portmap #1209)', async () => {
     expect(await connectSeen(remote, NODE4, 18081)).toBe(REMOTE4);
+    expect(await connectSeen(remote, NODE6, 18081)).toMatch(/^unreached/);
+    // An IPv6 hostIP: that address only.
+    expect(await connectSeen(remote, NODE6, 18083)).toBe(REMOTE6);
+    expect(await connectSeen(remote, NODE4, 18083)).toMatch(/^unreached/);
     // 127.0.0.1-only and another machine's address: not reachable from the remote host.
     expect(await connectSeen(remote, NODE4, 18082)).toMatch(/^unreached/);
     await runOk('ip', ['-n', remote.name, 'route', 'add', '198.51.100.0/24', 'via', NODE4]);

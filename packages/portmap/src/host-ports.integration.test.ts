@@ -148,6 +148,14 @@ describe('HostPorts on the kernel', () => {
     await ports.check(plan('aaaa', [{ hostPort: 8080, containerPort: 80 }, { hostPort: 8443, containerPort: 443, hostIP: '192.0.2.9' }]));
   });
 
+  it('takes sctp mappings (this kernel has SCTP conntrack)', async () => {
+    const s = plan('sctp', [{ hostPort: 9999, containerPort: 99, protocol: 'sctp' }], '10.66.0.8/24');
+    await ports.add(s, undefined);
+    expect(table()).toContain('sctp . 9999 comment "pnp-net|sctp/eth0" : 10.66.0.8 . 99');
+    await ports.remove({ containerId: 'sctp', ifname: 'eth0' });
+    expect(table()).not.toContain('sctp/eth0');
+  });
+
   it('flushes the UDP conntrack entries of a new UDP host port', async () => {
     // A stale flow to node:5353 (nothing listens), made before the mapping exists.
     execFileSync('ip', ['netns', 'exec', name, process.execPath, '-e', "const s=require('node:dgram').createSocket('udp4');s.send('x',5353,'127.0.0.1',()=>s.close())"]);
