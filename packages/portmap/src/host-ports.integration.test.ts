@@ -148,6 +148,16 @@ describe('HostPorts on the kernel', () => {
     await ports.check(plan('aaaa', [{ hostPort: 8080, containerPort: 80 }, { hostPort: 8443, containerPort: 443, hostIP: '192.0.2.9' }]));
   });
 
+  it('a re-ADD of an attachment replaces its elements (other ports, other pod address)', async () => {
+    await ports.add(plan('re', [{ hostPort: 7100, containerPort: 71 }], '10.66.0.20/24'), undefined);
+    await ports.add(plan('re', [{ hostPort: 7101, containerPort: 71 }], '10.66.0.21/24'), undefined);
+    const t = table();
+    expect(t).not.toContain('7100');
+    expect(t).toContain('tcp . 7101 comment "pnp-net|re/eth0" : 10.66.0.21 . 71');
+    await ports.remove({ containerId: 're', ifname: 'eth0' });
+    expect(table()).not.toContain('re/eth0');
+  });
+
   it('takes sctp mappings (this kernel has SCTP conntrack)', async () => {
     const s = plan('sctp', [{ hostPort: 9999, containerPort: 99, protocol: 'sctp' }], '10.66.0.8/24');
     await ports.add(s, undefined);

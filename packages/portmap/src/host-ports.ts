@@ -68,7 +68,10 @@ export class HostPorts {
    * the caller pushes its undo (`rollback`) and calls `finish`.
    */
   async apply(plan: HostPortPlan, fast: readonly string[], full: () => Promise<readonly string[]>): Promise<void> {
-    await applyAdd(this.table, plan, fast, full);
+    // A record means an earlier ADD of this attachment (no DEL since): its elements must go in
+    // the same transaction, which only the full path does.
+    const again = hasRecord(this.stateDir, parseComment(plan.comment)?.attachment ?? plan.comment);
+    await applyAdd(this.table, plan, fast, full, again);
   }
 
   /**

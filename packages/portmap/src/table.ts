@@ -221,12 +221,16 @@ export async function applyAdd(
   plan: HostPortPlan,
   fast: readonly string[],
   full: () => Promise<readonly string[]>,
+  /** The attachment may hold elements already (a re-ADD): only the full path replaces them. */
+  maybeHeld = false,
 ): Promise<void> {
-  try {
-    await table.nft.apply([...fast, ...fastLines(plan)].join('\n') + '\n');
-    return;
-  } catch {
-    // Missing table, profile or stamp, or a taken key: the full transaction sorts it out.
+  if (!maybeHeld) {
+    try {
+      await table.nft.apply([...fast, ...fastLines(plan)].join('\n') + '\n');
+      return;
+    } catch {
+      // Missing table, profile or stamp, or a taken key: the full transaction sorts it out.
+    }
   }
   const state = await table.list();
   const script = [...(await full()), ...table.fullLines(plan, state)].join('\n') + '\n';
