@@ -133,3 +133,24 @@ describe('planHostPorts', () => {
     expect(ownerComment({ network: 'bad"name', containerId: 'c', ifname: 'eth0' })).toMatch(/^#[0-9a-f]{16}\|c\/eth0$/);
   });
 });
+
+describe('profile rules', () => {
+  it('snat marks hairpin and 127/8 sources only; masqAll marks every source; no snat, no mark and no postrouting chain', async () => {
+    const { profileRules } = await import('./table.js');
+    const rules = (p: Partial<typeof DEFAULT_PROFILE>) => profileRules('p1', { ...DEFAULT_PROFILE, ...p });
+    const def = rules({});
+    expect(def.get('p1_dnat')![0]).toBe('meta nfproto ipv4 ip saddr @hairpin4 ip daddr . meta l4proto . th dport @p1_ip4 meta mark set meta mark | 0x00002000');
+    expect(def.get('p1_post')).toEqual(['meta mark & 0x00002000 == 0x00002000 masquerade']);
+    expect(def.get('p1_pre')).toEqual(['fib daddr type local jump p1_dnat']);
+    const all = rules({ masqAll: true, markBit: 20 });
+    expect(all.get('p1_dnat')![0]).toBe('meta nfproto ipv4 ip daddr . meta l4proto . th dport @p1_ip4 meta mark set meta mark | 0x00100000');
+    const none = rules({ snat: false, conditionsV4: ['iifname != "lo"'] });
+    expect(none.has('p1_post')).toBe(false);
+    expect(none.get('p1_dnat')).toEqual([
+      'meta nfproto ipv4 iifname != "lo" dnat ip to ip daddr . meta l4proto . th dport map @p1_ip4',
+      'meta nfproto ipv4 iifname != "lo" dnat ip to meta l4proto . th dport map @p1_any4',
+      'meta nfproto ipv6 dnat ip6 to ip6 daddr . meta l4proto . th dport map @p1_ip6',
+      'meta nfproto ipv6 dnat ip6 to meta l4proto . th dport map @p1_any6',
+    ]);
+  });
+});
