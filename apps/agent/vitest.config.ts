@@ -13,7 +13,7 @@ const merged = mergeConfig(
     test: {
       globalSetup: ['test/support/global-setup.ts'],
       fileParallelism: false,
-      testTimeout: 60_000,
+      testTimeout: 120_000,
     },
   }),
 );

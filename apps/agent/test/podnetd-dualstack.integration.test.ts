@@ -55,7 +55,7 @@ describe('podnetd dual stack (host-gw)', () => {
     expect(file.subnets.ipv6).toMatch(/^fd00:218:0:[0-9a-f]+::\/64$/);
     expect((await store.list()).leases.find((l) => l.node === `pna-${id}-d1`)?.nodeIps).toEqual(['192.168.81.1', 'fd81::1']);
 
-    const peer = await store.acquire({ node: `pna-${id}-d2`, nodeIps: ['192.168.81.2', 'fd81::2'], backend: { type: 'host-gw' }, ttlMs: 120_000 });
+    const peer = await store.acquire({ node: `pna-${id}-d2`, nodeIps: ['192.168.81.2', 'fd81::2'], backend: { type: 'host-gw' }, ttlMs: 600_000 });
     await eventually('IPv4 and IPv6 peer routes', () => {
       const v4 = routes(node, ['proto', String(PODNET_ROUTE_PROTOCOL)]);
       const six = JSON.parse(inNs(node.ns, 'ip', ['-6', '-j', 'route', 'show', 'proto', String(PODNET_ROUTE_PROTOCOL)]) || '[]') as Array<{ dst: string; gateway?: string }>;

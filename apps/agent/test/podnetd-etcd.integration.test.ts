@@ -29,7 +29,7 @@ let store: LeaseStore;
 let agent: RunningAgent | undefined;
 
 const ourRoutes = () => routes(node, ['proto', String(PODNET_ROUTE_PROTOCOL)]);
-const peer = (name: string, nodeIp: string): Promise<Lease> => store.acquire({ node: name, nodeIps: [nodeIp], backend: { type: 'host-gw' }, ttlMs: 120_000 });
+const peer = (name: string, nodeIp: string): Promise<Lease> => store.acquire({ node: name, nodeIps: [nodeIp], backend: { type: 'host-gw' }, ttlMs: 600_000 });
 const metric = (name: string): number => {
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(httpGet(node, port, '/metrics').body);
   return m ? Number(m[1]) : NaN;
@@ -41,7 +41,7 @@ async function start(): Promise<RunningAgent> {
   const a = startAgent(node, [
     '--node', `pna-${id}-e1`, '--store', `etcd:${bridge.url}`, '--etcd-ca', tls.ca, '--etcd-cert', tls.cert, '--etcd-key', tls.key,
     '--network-config', join(dir, 'net-conf.json'), '--lease-file', join(dir, 'lease.json'), '--listen', `127.0.0.1:${port}`,
-    '--reconcile-period', '500ms', '--lease-ttl', '9s', '--log-level', 'debug',
+    '--reconcile-period', '500ms', '--lease-ttl', '15s', '--log-level', 'debug',
   ]);
   agent = a;
   await eventually('/readyz 200', async () => {

@@ -59,7 +59,7 @@ describe('podnetd with Backend.Type vxlan', () => {
 
     const peerName = `pna-${id}-v2`;
     const peer = await store.acquire({
-      node: peerName, nodeIps: ['192.168.80.2'], ttlMs: 120_000,
+      node: peerName, nodeIps: ['192.168.80.2'], ttlMs: 600_000,
       backend: { type: 'vxlan', data: { [LEASE_KEYS.vni]: 1, [LEASE_KEYS.mac[4]]: deriveVtepMac(peerName, 4) } },
     });
     await eventually('peer route through the VXLAN device', () =>

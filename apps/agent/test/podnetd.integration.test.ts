@@ -28,13 +28,13 @@ const args = (): string[] => [
   '--lease-file', join(dir, 'run', 'lease.json'),
   '--listen', `127.0.0.1:${port}`,
   '--reconcile-period', '500ms',
-  '--lease-ttl', '6s',
+  '--lease-ttl', '15s',
   '--log-level', 'debug',
 ];
 const leaseFile = (): { subnets: { ipv4?: string }; mtu: number; backend: string; node: string; network: { ipv4?: string } } =>
   JSON.parse(readFileSync(join(dir, 'run', 'lease.json'), 'utf8'));
 const ourRoutes = () => routes(node, ['proto', String(PODNET_ROUTE_PROTOCOL)]);
-const peer = (name: string, nodeIp: string): Promise<Lease> => store.acquire({ node: name, nodeIps: [nodeIp], backend: { type: 'host-gw' }, ttlMs: 120_000 });
+const peer = (name: string, nodeIp: string): Promise<Lease> => store.acquire({ node: name, nodeIps: [nodeIp], backend: { type: 'host-gw' }, ttlMs: 600_000 });
 
 async function startAndWaitReady(): Promise<RunningAgent> {
   const a = startAgent(node, args());
@@ -153,9 +153,11 @@ describe('podnetd in a node netns (local store, host-gw)', () => {
     const a = agent as RunningAgent;
     const before = leaseFile();
     const routesBefore = ourRoutes();
+    const lost = (): number => Number(/^podnetd_lease_lost_total (\S+)$/m.exec(httpGet(node, port, '/metrics').body)?.[1]);
+    const lostBefore = lost();
     const mine = (await store.list()).leases.find((l) => l.node === `pna-${id}-n1`) as Lease;
     await store.release(mine);
-    await eventually('lease-lost counted', () => /podnetd_lease_lost_total 1/.test(httpGet(node, port, '/metrics').body));
+    await eventually('lease-lost counted', () => lost() === lostBefore + 1);
     await eventually('ready again', () => httpGet(node, port, '/readyz').status === 200);
     await eventually('the loud log line', () => a.logs.some((l) => l.includes('"level":50') && l.includes('LEASE LOST')));
     expect((await store.list()).leases.find((l) => l.node === `pna-${id}-n1`)?.subnets).toEqual(before.subnets);

@@ -20,8 +20,9 @@ export function captureLogger(): CapturedLogger {
   return { log: pino({ level: 'debug' }, sink), lines };
 }
 
-/** Poll until `check` returns a truthy value (or throw after `timeoutMs`, naming `what`). */
-export async function eventually<T>(what: string, check: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 25): Promise<NonNullable<T>> {
+/** Poll until `check` returns a truthy value (or throw after `timeoutMs`, naming `what`). Generous: a
+ * behaviour check, not a timing claim, on a machine other suites load too. */
+export async function eventually<T>(what: string, check: () => T | Promise<T>, timeoutMs = 30_000, everyMs = 25): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
