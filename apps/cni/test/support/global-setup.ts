@@ -40,14 +40,15 @@ export default function setup(): void {
  */
 function ensureBuilt(): void {
   const root = repoRoot();
-  const binaries = ['podnet-bridge', 'podnet-host-gw', 'podnet-ipam', 'podnet-portmap'].map((name) => path.join(root, 'dist', 'bin', name));
+  const binaries = ['podnet-bridge', 'podnet-host-gw', 'podnet-ipam', 'podnet-portmap', 'podnetd'].map((name) => path.join(root, 'dist', 'bin', name));
   if (process.env.NX_TASK_TARGET_PROJECT === undefined) {
-    const r = spawnSync(path.join(root, 'node_modules', '.bin', 'nx'), ['run', 'cni-app:build', '--outputStyle=stream'], {
+    // podnetd (thick mode) too: PODNET_E2E_MODE=thick runs the suites through it.
+    const r = spawnSync(path.join(root, 'node_modules', '.bin', 'nx'), ['run-many', '-t', 'build', '-p', 'cni-app', '@podnet/agent', '--outputStyle=stream'], {
       cwd: root,
       stdio: 'inherit',
       env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' },
     });
-    if (r.status !== 0) throw new Error(`nx run cni-app:build failed (exit ${r.status ?? r.signal})`);
+    if (r.status !== 0) throw new Error(`nx build of cni-app and @podnet/agent failed (exit ${r.status ?? r.signal})`);
   }
   const absent = binaries.filter((file) => !executableFile(file));
   if (absent.length) throw new Error(`${absent.join(', ')} missing after the build: run \`pnpm build\``);

@@ -1,7 +1,9 @@
 // One e2e fixture per test file: a lab with one node, an IPAM directory, a network name and a
 // bridge name, all unique (prefix pnt-e), and the helpers to call the compiled executables the
 // way a runtime does and to look at what they left in the kernel and in the IPAM store.
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { executable, Lab, links, nftRuleset, type CniInvocation, type CniOutcome, type LabNode, type LabPod } from '@podnet/lab';
 import { E2E_PREFIX } from './names.ts';
 import { ipamAllocations, type Allocation } from './allocations.ts';
@@ -39,7 +41,43 @@ export interface Snapshot {
   nft: string;
 }
 
+/**
+ * How the executables run in this file: `embedded` (each call does the work itself, the default)
+ * or `thick` (PODNET_E2E_MODE=thick: a `podnetd serve-cni` in the node netns does it, the
+ * executables are thin clients; the configs carry its socket).
+ */
+export type E2eMode = 'embedded' | 'thick';
+
+export function e2eMode(): E2eMode {
+  return process.env.PODNET_E2E_MODE === 'thick' ? 'thick' : 'embedded';
+}
+
+/** The thick-mode daemon of a fixture. */
+export interface E2eDaemon {
+  socket: string;
+  process: ChildProcess;
+  /** Start it again (after a test killed it). */
+  restart(): Promise<void>;
+}
+
+async function startDaemon(lab: Lab, node: LabNode, socket: string): Promise<ChildProcess> {
+  // A killed daemon leaves its socket file; wait for the new one, not the old one.
+  rmSync(socket, { force: true });
+  const child = lab.spawnIn(node.netns, executable('podnetd'), ['serve-cni', '--cni-socket', socket, '--log-level', 'warn']);
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  for (let i = 0; i < 200 && !existsSync(socket); i++) {
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (!existsSync(socket)) throw new Error(`podnetd serve-cni did not create ${socket}: ${stderr}`);
+  return child;
+}
+
 export class E2e {
+  /** Set in thick mode. */
+  daemon: E2eDaemon | undefined;
+
   private constructor(
     readonly lab: Lab,
     readonly node: LabNode,
@@ -52,12 +90,24 @@ export class E2e {
     readonly subnet: string,
   ) {}
 
-  static async create(subnet = '10.250.0.0/24'): Promise<E2e> {
+  static async create(subnet = '10.250.0.0/24', mode: E2eMode = e2eMode()): Promise<E2e> {
     const lab = new Lab({ prefix: E2E_PREFIX });
     try {
       const node = await lab.addNode('node');
       const dataDir = await lab.tempDir('ipam');
-      return new E2e(lab, node, dataDir, `${lab.id}-net`, lab.linkName('br'), subnet);
+      const e = new E2e(lab, node, dataDir, `${lab.id}-net`, lab.linkName('br'), subnet);
+      if (mode === 'thick') {
+        const socket = path.join(await lab.tempDir('cni'), 'cni.sock');
+        const daemon: E2eDaemon = {
+          socket,
+          process: await startDaemon(lab, node, socket),
+          async restart() {
+            daemon.process = await startDaemon(lab, node, socket);
+          },
+        };
+        e.daemon = daemon;
+      }
+      return e;
     } catch (err) {
       await lab.destroy();
       throw err;
@@ -82,6 +132,7 @@ export class E2e {
       bridge: this.bridge,
       isDefaultGateway: true,
       ipam: this.ipam(),
+      ...(this.daemon ? { daemon: { socket: this.daemon.socket, timeoutMs: 30_000 } } : {}),
       ...overrides,
     };
   }

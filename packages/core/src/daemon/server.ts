@@ -172,7 +172,9 @@ export class CniServer {
       answer(socket, errorAnswer(new CniError(ErrorCode.InvalidConfig, `podnetd does not serve plugin "${request.plugin}"`, `it serves ${Object.keys(this.options.plugins).join(', ')}`)));
       return;
     }
+    // The thin client never half-closes while it waits: an end of its stream means it gave up.
     let gone = false;
+    socket.on('end', () => (gone = true));
     socket.on('close', () => (gone = true));
     this.stats.inFlight++;
     try {
