@@ -4,7 +4,8 @@
 // ports built in, and the reference bridge + host-local + podnet-portmap. containerd sends the
 // mappings with capitalized keys (HostPort…), lowercases the protocol, and DELs twice (the second
 // without a netns). Names are pnp-….
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { executable, Lab, links, Netns, PeerEcho, type LabNode } from '@podnet/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -87,6 +88,8 @@ for (const scenario of scenarios) {
     }, 120_000);
     afterAll(async () => {
       await cri?.destroy();
+      // Host-port records of this node's netns (see portmap.integration.test.ts).
+      if (node) await rm(`/run/podnet/hostports/netns-${statSync(node.netns.path).ino}`, { recursive: true, force: true });
       await lab?.destroy();
     });
 

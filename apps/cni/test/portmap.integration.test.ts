@@ -5,7 +5,8 @@
 //   remote (192.0.2.2, 2001:db8:77::2) ── veth ── node (192.0.2.1, 2001:db8:77::1) ── bridge ── pods
 import { addresses, cniError, cniOk, executable, Lab, nftRuleset, PeerEcho, runOk, type LabNode, type LabPod } from '@podnet/lab';
 import type { Netns } from '@podnet/lab';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cniPath, REFERENCE_BRIDGE } from './support/harness.ts';
@@ -31,13 +32,10 @@ beforeAll(async () => {
   dataDir = await lab.tempDir('ipam');
 });
 afterAll(async () => {
+  // The executables keep host-port records under /run/podnet/hostports/netns-<node netns inode>:
+  // drop the node's before its netns goes (a later netns could get the same inode).
+  if (node) await rm(path.join(RECORDS, `netns-${statSync(node.netns.path).ino}`), { recursive: true, force: true });
   await lab?.destroy();
-  // The executables keep host-port records on the host (/run/podnet/hostports): drop this file's,
-  // which a failed test may have left behind.
-  for (const file of await readdir(RECORDS).catch(() => [] as string[])) {
-    const text = await readFile(path.join(RECORDS, file), 'utf8').catch(() => '');
-    if (lab && text.includes(`"${lab.id}-`)) await rm(path.join(RECORDS, file), { force: true });
-  }
 });
 
 const UDP_SERVER = `

@@ -3,7 +3,7 @@
 // flush, and the UDP conntrack flush. Traffic through the table is tested on the compiled
 // executables (apps/cni/test/portmap.integration.test.ts).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -82,7 +82,10 @@ describe('HostPorts on the kernel', () => {
     expect(t).toMatch(/elements = \{ 10\.66\.0\.0\/24, 127\.0\.0\.0\/8 \}/);
     await ports.check(a);
     await ports.check(b);
-    expect(readdirSync(stateDir)).toHaveLength(2);
+    expect(readdirSync(ports.stateDir)).toHaveLength(2);
+    // Scoped to the node's netns: this namespace's inode, not the test process's.
+    expect(ports.stateDir).toBe(join(stateDir, `netns-${statSync(`/run/netns/${name}`).ino}`));
+    expect(await repairHostPorts({ nft, stateDir })).toMatchObject({ repaired: false, missing: [] }); // another netns: no records
   });
 
   it('refuses a taken port naming the holder, also when two ADDs race', async () => {
@@ -128,22 +131,22 @@ describe('HostPorts on the kernel', () => {
     await ports.gc('pnp-net', []);
     await ports.gc('pnp-other', []);
     expect(table()).toBe('');
-    expect(readdirSync(stateDir)).toEqual([]);
+    expect(readdirSync(ports.stateDir)).toEqual([]);
   });
 
   it('repair puts a flushed table back from the records, and is a no-op when all is there', async () => {
     await ports.add(plan('aaaa', [{ hostPort: 8080, containerPort: 80 }, { hostPort: 8443, containerPort: 443, hostIP: '192.0.2.9' }]), 'lo');
     const before = table();
-    expect(await repairHostPorts({ nft, stateDir })).toMatchObject({ repaired: false, missing: [] });
+    expect(await repairHostPorts({ nft, stateDir, enter })).toMatchObject({ repaired: false, missing: [] });
     sh('nft', 'flush', 'ruleset');
     expect(table()).toBe('');
-    const report = await repairHostPorts({ nft, stateDir });
+    const report = await repairHostPorts({ nft, stateDir, enter });
     expect(report).toMatchObject({ repaired: true, restored: 9 });
     expect(table()).toBe(before);
     // A hand-flushed chain (the elements stay): re-declared.
     const chain = /chain (p[0-9a-f]{12}_dnat)/.exec(before)![1]!;
     sh('nft', 'flush', 'chain', 'inet', 'podnet_hostports', chain);
-    expect((await repairHostPorts({ nft, stateDir })).missing).toEqual([`chain ${chain}`]);
+    expect((await repairHostPorts({ nft, stateDir, enter })).missing).toEqual([`chain ${chain}`]);
     expect(table()).toBe(before);
     await ports.check(plan('aaaa', [{ hostPort: 8080, containerPort: 80 }, { hostPort: 8443, containerPort: 443, hostIP: '192.0.2.9' }]));
   });

@@ -11,7 +11,7 @@ import { attachmentPart, networkPart, parseComment } from './owner.js';
 import type { Attachment } from './owner.js';
 import { planHostPorts } from './plan.js';
 import type { Element, HostPortPlan, HostPortRequest } from './plan.js';
-import { DEFAULT_STATE_DIR, hasRecord, readRecord, readRecords, removeRecord, writeRecord } from './state.js';
+import { DEFAULT_STATE_DIR, hasRecord, readRecord, readRecords, recordDir, removeRecord, writeRecord } from './state.js';
 import { applyAdd, dropTableLines, HOSTPORT_TABLE, HostPortTable, profileRules, recordRemovalLines, removeLines } from './table.js';
 import type { TableState } from './table.js';
 
@@ -31,14 +31,16 @@ export interface HostPortsOptions {
 
 export class HostPorts {
   readonly table: HostPortTable;
+  /** Where this node's records are: `<stateDir>/netns-<inode of the node's netns>`. */
   readonly stateDir: string;
   readonly #enter: <T>(fn: () => T) => T;
   readonly #log: HostPortsLog | undefined;
 
   constructor(options: HostPortsOptions) {
     this.table = new HostPortTable(options.nft);
-    this.stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
     this.#enter = options.enter ?? ((fn) => fn());
+    const base = options.stateDir ?? DEFAULT_STATE_DIR;
+    this.stateDir = this.#enter(() => recordDir(base));
     this.#log = options.log;
   }
 

@@ -6,12 +6,14 @@
 import type { NftRunner } from './nft.js';
 import type { Element } from './plan.js';
 import type { Profile } from './profile.js';
-import { DEFAULT_STATE_DIR, readRecords } from './state.js';
+import { DEFAULT_STATE_DIR, readRecords, recordDir } from './state.js';
 import { declareLines, elementText, hairpinLines, hairpinStamp, HOSTPORT_TABLE, parseTable, profileRules } from './table.js';
 
 export interface RepairOptions {
   nft: NftRunner;
   stateDir?: string;
+  /** Run synchronous work in the node's netns (where the table is); default: here. */
+  enter?: <T>(fn: () => T) => T;
 }
 
 export interface RepairReport {
@@ -29,7 +31,8 @@ export interface RepairReport {
 
 export async function repairHostPorts(options: RepairOptions): Promise<RepairReport> {
   const badRecords: string[] = [];
-  const records = readRecords(options.stateDir ?? DEFAULT_STATE_DIR, (file) => badRecords.push(file));
+  const dir = (options.enter ?? ((fn) => fn()))(() => recordDir(options.stateDir ?? DEFAULT_STATE_DIR));
+  const records = readRecords(dir, (file) => badRecords.push(file));
   const report: RepairReport = { repaired: false, missing: [], restored: 0, conflicts: [], badRecords };
   if (records.length === 0) return report;
   const json = await options.nft.listJson(`list table inet ${HOSTPORT_TABLE}`);

@@ -1,9 +1,11 @@
 // The host ports of each attachment, kept in a small file beside the kernel's copy so the table
 // can be rebuilt when something removes it (`nft flush ruleset`, a firewalld reload): the nft
 // elements are the live state, these files the record to restore from (repair.ts). One file per
-// attachment under /run/podnet/hostports (tmpfs: host ports end with the boot, as pods do),
-// written atomically, removed by DEL and GC.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// attachment under /run/podnet/hostports/netns-<inode>/ (tmpfs: host ports end with the boot,
+// as pods do), written atomically, removed by DEL and GC. The netns inode scopes the records to
+// the table they describe: the plugin and podnetd both run in the node's netns and find the same
+// directory, and nodes that share one filesystem (the lab, tests) never see each other's.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fnv1a64, parseComment } from './owner.js';
 import type { Element } from './plan.js';
@@ -20,6 +22,11 @@ export interface AttachmentRecord {
   hairpin4: string[];
   hairpin6: string[];
   elements: Element[];
+}
+
+/** The record directory of the netns the calling thread is in. */
+export function recordDir(base: string): string {
+  return join(base, `netns-${statSync('/proc/thread-self/ns/net').ino}`);
 }
 
 function fileOf(dir: string, attachment: string): string {

@@ -9,7 +9,8 @@
 // it (../cni/runner.ts), so no nsenter is timed. Prints medians, p90 and ratios.
 //
 //   cd tools/bench && bun --conditions=@podnet/source run src/hostport/main.ts [--pods N] [--ip-masq]
-import { chmod, copyFile } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { chmod, copyFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { executable, Lab, sweepNetns, type LabNode, type LabPod } from '@podnet/lab';
 import { Runner } from '../cni/runner-client.js';
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
   const ipMasq = process.argv.includes('--ip-masq');
   await sweepNetns(PREFIX);
   const lab = new Lab({ prefix: PREFIX });
+  const recordDirs: string[] = [];
   const stop = (): void => void lab.destroy().finally(() => process.exit(130));
   process.once('SIGINT', stop);
   try {
@@ -65,8 +67,10 @@ async function main(): Promise<void> {
     const network = `${lab.id}-net`;
     const bridge = lab.linkName('br');
     const sides: Side[] = [];
+    const track = (node: LabNode): void => void recordDirs.push(`/run/podnet/hostports/netns-${statSync(node.netns.path).ino}`);
     for (const kind of ['builtin', 'reference', 'podnet-portmap'] as const) {
       const node = await lab.addNode(`${kind.slice(0, 2)}-node`);
+      track(node);
       const list: LabPod[] = [];
       for (let i = 0; i < pods; i++) list.push(await lab.addPod(node, `${kind.slice(0, 2)}${i}`));
       sides.push({ node, runner: await Runner.start(node.netns.path), pods: list, dataDir: await lab.tempDir(`${kind}-ipam`), kind });
@@ -176,6 +180,8 @@ async function main(): Promise<void> {
     for (const side of sides) await side.runner.stop();
     process.exitCode = left.length > 0 ? 1 : 0;
   } finally {
+    // Host-port records of the nodes' netns (/run/podnet/hostports/netns-<inode>), before they go.
+    for (const dir of recordDirs) await rm(dir, { recursive: true, force: true });
     await lab.destroy();
   }
 }

@@ -4,6 +4,7 @@
 // ruleset is flushed (as a firewalld reload does) and the agent must put the host-port table back
 // within a reconcile period. Every name starts with `pnp-l`; the lab is swept in afterAll.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -69,6 +70,15 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
+  // Host-port records are per node netns (/run/podnet/hostports/netns-<inode>): drop the lab's
+  // before its namespaces go, so a later namespace with a reused inode does not inherit them.
+  for (const n of lab?.state.nodes ?? []) {
+    try {
+      await rm(`/run/podnet/hostports/netns-${statSync(`/run/netns/${n.netns}`).ino}`, { recursive: true, force: true });
+    } catch {
+      // the namespace is gone already: so are its tables
+    }
+  }
   await lab?.down().catch(() => undefined);
   await sweepLabs(PREFIX, stateRoot);
   await rm(stateRoot, { recursive: true, force: true });
