@@ -18,6 +18,6 @@ export { renderStatus } from './cluster/render.js';
 export { sweepLab, sweepLabs } from './cluster/sweep.js';
 export type { SweepReport } from './cluster/sweep.js';
 export { DEFAULT_STATE_ROOT } from './cluster/state.js';
-export type { LabState, NodeRecord, PodRecord, AgentRecord, EtcdRecord, LabBackend, LabStoreKind } from './cluster/state.js';
+export type { LabState, NodeRecord, PodRecord, AgentRecord, EtcdRecord, LabBackend, LabStoreKind, LabCniMode, CniDaemonRecord } from './cluster/state.js';
 export { pingSeries, monitorRoutes } from './cluster/traffic.js';
 export type { PingSeries, RouteMonitor } from './cluster/traffic.js';

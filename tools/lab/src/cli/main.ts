@@ -1,7 +1,7 @@
 // `lab up|status|matrix|down`: the multi-node lab from the command line (see ../../README.md).
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseBackend } from '../cluster/backends.js';
+import { parseBackend, parseCniMode } from '../cluster/backends.js';
 import { parseTopology } from '../cluster/routed.js';
 import { ClusterLab, DEFAULT_LAB_PREFIX } from '../cluster/lab.js';
 import { renderMatrix } from '../cluster/matrix.js';
@@ -27,6 +27,9 @@ options
                             the fabric, or nodes 1-2 on one segment and the rest routed (VXLAN)
   --direct-routing          vxlan: Backend.DirectRouting (peers on one segment skip the tunnel)
   --store local|etcd        the agents' lease store (default local; etcd runs etcd-server in the lab)
+  --cni-mode embedded|thick embedded (default): each CNI executable does the whole call; thick: each
+                            node's podnetd serves its CNI calls on <state>/n<k>/cni.sock (bridge:
+                            podnetd serve-cni) and the executables are thin clients of it
   --reconcile-period D      the agents' --reconcile-period (default 10s)
   --prefix P                name prefix (default ${DEFAULT_LAB_PREFIX}); down removes every lab with it
   --state-dir DIR           where lab state lives (default ${DEFAULT_STATE_ROOT})
@@ -67,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
       topology: { type: 'string' },
       'direct-routing': { type: 'boolean' },
       store: { type: 'string' },
+      'cni-mode': { type: 'string' },
       'reconcile-period': { type: 'string' },
       prefix: { type: 'string' },
       'state-dir': { type: 'string' },
@@ -101,6 +105,7 @@ async function main(argv: string[]): Promise<number> {
         ...(values.topology === undefined ? {} : { topology: parseTopology(values.topology) }),
         ...(values['direct-routing'] ? { backendOptions: { DirectRouting: true } } : {}),
         ...(st === undefined ? {} : { store: st }),
+        ...(values['cni-mode'] === undefined ? {} : { cniMode: parseCniMode(values['cni-mode']) }),
         ...(values['reconcile-period'] ? { reconcilePeriod: values['reconcile-period'] } : {}),
       };
       if (command === 'run') return (await runOnce({ ...options, keepUp: values['keep-up'] === true })) ? 0 : 1;

@@ -17,6 +17,8 @@ export interface AgentOptions {
   /** `--reconcile-period`, e.g. `10s` (the agent's default) or `1s` in tests. */
   reconcilePeriod: string;
   logLevel?: string;
+  /** Thick mode: also serve the node's CNI calls on this socket (`--cni-socket`). */
+  cniSocket?: string;
 }
 
 export function agentArgs(node: NodeRecord, opts: AgentOptions): AgentRecord {
@@ -38,6 +40,7 @@ export function agentArgs(node: NodeRecord, opts: AgentOptions): AgentRecord {
       '--reconcile-period', opts.reconcilePeriod,
       '--log-level', opts.logLevel ?? 'info',
       '--log-format', 'json',
+      ...(opts.cniSocket ? ['--cni-socket', opts.cniSocket] : []),
     ],
   };
 }

@@ -2,7 +2,25 @@
 // network config it passes, and whether nodes run an agent. host-gw needs no more than its type
 // and the node's lease file; the IPAM store directory is set per node because every lab node
 // shares this machine's filesystem (a real node has its own /var/lib).
-import type { LabBackend, LabState, NodeRecord } from './state.js';
+import type { LabBackend, LabCniMode, LabState, NodeRecord } from './state.js';
+
+/** How long a thin client waits for its node's podnetd (connect is bounded at 1 s by the client). */
+export const DAEMON_TIMEOUT_MS = 30_000;
+
+/**
+ * The conflist's `daemon` key for `node`: its own socket in thick mode; `false` in embedded mode,
+ * so a podnetd serving the default socket on this machine never takes a lab's calls.
+ */
+export function daemonKey(state: LabState, node: NodeRecord): { daemon: false | { socket: string; timeoutMs: number } } {
+  if ((state.cniMode ?? 'embedded') === 'embedded') return { daemon: false };
+  if (!node.cniSocket) throw new Error(`lab ${state.id} is in thick mode but node ${node.name} has no CNI socket`);
+  return { daemon: { socket: node.cniSocket, timeoutMs: DAEMON_TIMEOUT_MS } };
+}
+
+export function parseCniMode(value: string): LabCniMode {
+  if (value === 'embedded' || value === 'thick') return value;
+  throw new Error(`--cni-mode: "${value}" is not one of embedded, thick`);
+}
 
 export interface BackendProfile {
   executable: string;
@@ -24,6 +42,7 @@ export const BACKENDS: Record<LabBackend, BackendProfile> = {
       leaseFile: node.agent?.leaseFile,
       // Only the store location: the ranges still come from the lease (host-gw fills in what is not given).
       ipam: { type: 'podnet-ipam', dataDir: node.ipamDir },
+      ...daemonKey(state, node),
     }),
   },
   // VXLAN: the same pod attach as host-gw (the pod half reads the lease file), the tunnel in the agent.
@@ -37,6 +56,7 @@ export const BACKENDS: Record<LabBackend, BackendProfile> = {
       type: 'podnet-vxlan',
       leaseFile: node.agent?.leaseFile,
       ipam: { type: 'podnet-ipam', dataDir: node.ipamDir },
+      ...daemonKey(state, node),
     }),
   },
   bridge: {
@@ -51,6 +71,7 @@ export const BACKENDS: Record<LabBackend, BackendProfile> = {
       isDefaultGateway: true,
       ipMasq: true,
       ipam: { type: 'podnet-ipam', ranges: [[{ subnet: state.bridgeSubnet }]], dataDir: node.ipamDir },
+      ...daemonKey(state, node),
     }),
   },
 };

@@ -2,6 +2,11 @@
 // `local` store and on a real etcd (Debian's etcd-server inside the lab's fabric namespace).
 // One lab per store is shared by the scenarios below, in order; every name starts with `pnl-h`
 // and the lab is swept in afterAll whatever happened. Agents reconcile every second here.
+// Issue 9: a third run in thick mode (each podnetd serves its node's CNI calls, the executables
+// are thin clients) covers what the CNI mode can change — the lab up, the matrix, agent restarts
+// under running pods (with pods added while the daemon is down: the in-process fallback), a node
+// joining and leaving — plus a proof that the calls go through the daemon; the agent-only
+// scenarios (route drift, etcd) are not repeated there: the CNI mode does not touch them.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,11 +15,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, runOk } from '../exec.js';
 import { listNetns } from '../netns.js';
 import { httpGetIn } from './http.js';
+import { existsSync } from 'node:fs';
+import { cniError } from '../cni.js';
 import { ClusterLab, type NodeStatus } from './lab.js';
 import { alive } from './process.js';
 import { monitorRoutes, pingSeries } from './traffic.js';
 import { sweepLabs } from './sweep.js';
-import type { NodeRecord } from './state.js';
+import type { LabCniMode, LabStoreKind, NodeRecord } from './state.js';
 
 const PREFIX = 'pnl-h';
 let stateRoot = '';
@@ -61,7 +68,14 @@ async function storeErrors(node: NodeRecord): Promise<number> {
   return Number(line.split(' ')[1]);
 }
 
-describe.each(['local', 'etcd'] as const)('host-gw lab, 3 nodes × 2 pods, store %s', (store) => {
+const RUNS: Array<[LabStoreKind, LabCniMode]> = [
+  ['local', 'embedded'],
+  ['etcd', 'embedded'],
+  ['local', 'thick'],
+];
+
+describe.each(RUNS)('host-gw lab, 3 nodes × 2 pods, store %s, CNI %s', (store, mode) => {
+  const thick = mode === 'thick';
   let lab: ClusterLab;
   const subnet = async (node: NodeRecord): Promise<string> => {
     const s = (await lab.leaseFile(node))?.subnets?.ipv4;
@@ -73,7 +87,7 @@ describe.each(['local', 'etcd'] as const)('host-gw lab, 3 nodes × 2 pods, store
   const others = (node: NodeRecord): NodeRecord[] => lab.state.nodes.filter((n) => n !== node);
 
   beforeAll(async () => {
-    lab = await ClusterLab.up({ prefix: `${PREFIX}${store[0]}`, stateRoot, nodes: 3, pods: 2, store, reconcilePeriod: '1s' });
+    lab = await ClusterLab.up({ prefix: `${PREFIX}${thick ? 'k' : store[0]}`, stateRoot, nodes: 3, pods: 2, store, cniMode: mode, reconcilePeriod: '1s' });
   }, 120_000);
   afterAll(async () => {
     await lab?.down();
@@ -88,6 +102,11 @@ describe.each(['local', 'etcd'] as const)('host-gw lab, 3 nodes × 2 pods, store
     }
     const status: NodeStatus[] = await lab.status();
     expect(status.map((s) => [s.agent?.alive, s.agent?.healthz, s.agent?.readyz])).toEqual(Array(3).fill([true, 200, 200]));
+    // Thick: every node serves its own socket (they share this machine's filesystem), and the
+    // pods' config names it; embedded: the config turns the daemon off.
+    expect(status.map((s) => s.cni?.present)).toEqual(Array(3).fill(thick ? true : undefined));
+    expect(new Set(status.map((s) => s.cni?.socket)).size).toBe(thick ? 3 : 1);
+    expect(lab.podConfig('n1').daemon).toEqual(thick ? { socket: lab.node('n1').cniSocket, timeoutMs: 30_000 } : false);
   });
 
   it('passes the full matrix: pod ↔ pod on one node and across nodes, node → local and remote pod, no NAT; pod → outside masqueraded', async () => {
@@ -99,7 +118,21 @@ describe.each(['local', 'etcd'] as const)('host-gw lab, 3 nodes × 2 pods, store
     expect(m.cells.filter((c) => c.kind === 'node-remote').every((c) => lab.state.nodes.some((n) => n.address === c.expected))).toBe(true);
   });
 
-  it('removes a stale route of its protocol at the next reconcile, and leaves routes of another protocol alone — also one on a peer subnet', async () => {
+  if (thick) {
+    it('goes through the daemon: with the node\'s podnetd frozen, an ADD gives up with code 11 naming its socket (in-process it would succeed)', async () => {
+      const { outcome, waitedMs } = await lab.frozenCniCall('n1', 1_000);
+      const e = cniError(outcome);
+      expect(e.code, outcome.stdout + outcome.stderr).toBe(11);
+      expect(`${e.msg} ${e.details ?? ''}`).toContain(lab.node('n1').cniSocket);
+      expect(waitedMs).toBeGreaterThanOrEqual(1_000);
+      expect(waitedMs).toBeLessThan(10_000);
+      // Thawed, the agent is well and its pods still talk.
+      expect((await lab.status())[0]?.agent?.readyz).toBe(200);
+      expect((await pingSeries(lab.podsOf('n1')[0]!.netns, lab.podsOf('n2')[0]!.ip!, 3, 0.2)).received).toBe(3);
+    }, 30_000);
+  }
+
+  if (!thick) it('removes a stale route of its protocol at the next reconcile, and leaves routes of another protocol alone — also one on a peer subnet', async () => {
     const [n1, n2, n3] = lab.state.nodes as [NodeRecord, NodeRecord, NodeRecord];
     const peer = await subnet(n2);
     await runOk('ip', ['-n', n1.netns, 'route', 'add', '10.244.250.0/24', 'via', n3.address, 'proto', '83']);
@@ -123,7 +156,7 @@ describe.each(['local', 'etcd'] as const)('host-gw lab, 3 nodes × 2 pods, store
     await waitFor(`${await routeTo(n2)} back on ${n1.name}`, async () => (await lab.agentRoutes(n1)).includes(await routeTo(n2)));
   });
 
-  it('restores a route deleted by hand', async () => {
+  if (!thick) it('restores a route deleted by hand', async () => {
     const [n1, n2] = lab.state.nodes as [NodeRecord, NodeRecord];
     const route = await routeTo(n2);
     await runOk('ip', ['-n', n1.netns, 'route', 'del', await subnet(n2)]);
@@ -142,10 +175,25 @@ describe.each(['local', 'etcd'] as const)('host-gw lab, 3 nodes × 2 pods, store
     await lab.stopAgent(n2.name, signal);
     // Stopped: the data plane stays (its routes are still there).
     expect(await lab.agentRoutes(n2)).toEqual(routesBefore[1]);
+    let late: string | undefined;
+    if (thick) {
+      // No daemon: a SIGTERM removed the socket (ENOENT), a SIGKILL left it with no listener
+      // (ECONNREFUSED); either way the executable does the call in-process, from the lease file.
+      expect(existsSync(n2.cniSocket!)).toBe(signal === 'SIGKILL');
+      late = (await lab.addPods(n2.name, 1))[0]!.ip;
+    }
     await lab.startAgent(n2.name);
     const result = await ping;
     expect(result.received, result.output).toBe(result.transmitted);
     expect(result.transmitted).toBe(40);
+    if (late) {
+      // Restarted, the daemon serves again (same store): the pod made in-process is reachable
+      // and the next pod comes from the daemon with another address.
+      expect((await pingSeries(from.netns, late, 3, 0.2)).received).toBe(3);
+      const [next] = await lab.addPods(n2.name, 1);
+      expect(next!.ip).not.toBe(late);
+      expect((await pingSeries(from.netns, next!.ip!, 3, 0.2)).received).toBe(3);
+    }
     expect(await subnet(n2)).toBe(before);
     expect(await Promise.all(lab.state.nodes.map((n) => lab.agentRoutes(n)))).toEqual(routesBefore);
   }, 60_000);
@@ -225,6 +273,7 @@ describe.each(['local', 'etcd'] as const)('host-gw lab, 3 nodes × 2 pods, store
   });
 });
 
+// Agents only: the CNI mode plays no part, so embedded only.
 describe.each(['local', 'etcd'] as const)('16 agents starting at once, store %s', (store) => {
   it('get 16 distinct subnets, and every node routes the 15 others via their nodes', async () => {
     const lab = await ClusterLab.up({ prefix: `${PREFIX}${store[0]}16`, stateRoot, nodes: 16, pods: 0, store });

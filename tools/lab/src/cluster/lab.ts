@@ -2,16 +2,19 @@
 // pods, recording each step in the lab's state directory; the object then answers status and
 // matrix questions and drives the failure scenarios of the e2e tests. `down` sweeps by prefix.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { executable } from '../binaries.js';
 import { run } from '../exec.js';
 import { agentArgs, agentHealth, startAgent, stopAgent, type AgentHealth } from './agent.js';
 import { BACKENDS } from './backends.js';
+import { cniDaemonAlive, cniDaemonArgs, startCniDaemon, stopCniDaemon } from './cni-daemon.js';
 import { etcdCompact, etcdctl, runEtcd, startEtcd, stopEtcd } from './etcd.js';
 import { runMatrix, type Matrix } from './matrix.js';
-import { createPod } from './pods.js';
-import { DEFAULT_STATE_ROOT, loadState, saveState, type LabBackend, type LabState, type LabStoreKind, type NodeRecord, type PodRecord } from './state.js';
+import { createPod, podCall, POD_IFNAME } from './pods.js';
+import { createNetns, deleteNetns } from '../netns.js';
+import type { CniCommand, CniOutcome } from '../cni.js';
+import { DEFAULT_STATE_ROOT, loadState, saveState, type LabBackend, type LabCniMode, type LabState, type LabStoreKind, type NodeRecord, type PodRecord } from './state.js';
 import { sweepLab } from './sweep.js';
 import { createRoutedNode, enableFabricRouting, isRouted, routeViaFabric, type LabTopology } from './routed.js';
 import { createFabric, createNode, FABRIC_BRIDGE, FABRIC_ADDRESS, nodeAddress, NODE_UNDERLAY, UNDERLAY } from './topology.js';
@@ -31,6 +34,12 @@ export interface UpOptions {
   pods?: number;
   backend?: LabBackend;
   store?: LabStoreKind;
+  /**
+   * `embedded` (default): each CNI executable does the whole call. `thick`: every node's podnetd
+   * serves its node's calls on `<state>/n<k>/cni.sock` (`run --cni-socket`; the bridge lab, which
+   * has no agent, runs `podnetd serve-cni`), and the pods' config names that socket.
+   */
+  cniMode?: LabCniMode;
   /** The agents' `--reconcile-period` (default `10s`; tests use `1s`). */
   reconcilePeriod?: string;
   /** How the underlay is wired (routed.ts): `flat` (default), `routed`, `mixed`. */
@@ -54,6 +63,19 @@ export interface NodeStatus {
   lease?: { subnets?: { ipv4?: string; ipv6?: string }; mtu?: number; backend?: string } | undefined;
   /** Routes of the agent's protocol in the node's main table: `dst via gateway`. */
   routes: string[];
+  /** Thick mode: the node's CNI socket and whether it is there (a live daemon or a stale file). */
+  cni?: { socket: string; present: boolean; daemonAlive?: boolean };
+}
+
+/** The longest path a unix socket address holds (sun_path is 108 bytes with its NUL). */
+const MAX_SOCKET_PATH = 107;
+
+async function isSocket(file: string): Promise<boolean> {
+  try {
+    return (await lstat(file)).isSocket();
+  } catch {
+    return false;
+  }
 }
 
 export interface KernelRouteRow {
@@ -82,6 +104,8 @@ export class ClusterLab {
     const nodes = opts.nodes ?? (profile.maxNodes === 1 ? 1 : 3);
     const pods = opts.pods ?? 2;
     const store = opts.store ?? 'local';
+    const cniMode = opts.cniMode ?? 'embedded';
+    if (cniMode !== 'embedded' && cniMode !== 'thick') throw new Error(`--cni-mode: "${String(cniMode)}" is not one of embedded, thick`);
     if (!Number.isInteger(nodes) || nodes < 1 || nodes > profile.maxNodes) {
       throw new Error(`--nodes: ${nodes} is not in 1..${profile.maxNodes} for the ${backend} backend${backend === 'bridge' ? ' (a single-node lab)' : ''}`);
     }
@@ -90,13 +114,18 @@ export class ClusterLab {
     if (!profile.agents && store !== 'local') throw new Error(`--store: the ${backend} backend runs no agent and uses no store`);
     // Resolve the executables before anything is created: a missing build fails fast and clean.
     const cniBinary = opts.binaries?.cni ?? executable(profile.executable);
-    const podnetdBinary = profile.agents ? (opts.binaries?.podnetd ?? executable('podnetd')) : undefined;
+    // Thick mode needs podnetd on every node, also where no agent runs (serve-cni).
+    const podnetdBinary = profile.agents || cniMode === 'thick' ? (opts.binaries?.podnetd ?? executable('podnetd')) : undefined;
     const log = opts.log ?? (() => {});
 
     const prefix = opts.prefix ?? DEFAULT_LAB_PREFIX;
     const id = `${prefix}${randomBytes(2).toString('hex')}`;
     opts.onId?.(id);
     const dir = path.join(opts.stateRoot ?? DEFAULT_STATE_ROOT, id);
+    if (cniMode === 'thick') {
+      const longest = path.join(dir, `n${nodes + 99}`, 'cni.sock');
+      if (Buffer.byteLength(longest) > MAX_SOCKET_PATH) throw new Error(`--state-dir: the nodes' CNI sockets (${longest}) would be longer than the ${MAX_SOCKET_PATH} bytes a unix socket path holds; pick a shorter state directory`);
+    }
     const state: LabState = {
       version: 1,
       id,
@@ -104,6 +133,7 @@ export class ClusterLab {
       dir,
       backend,
       store,
+      cniMode,
       cniNetwork: `${id}-net`,
       cniBinary,
       ...(podnetdBinary ? { podnetdBinary } : {}),
@@ -185,6 +215,7 @@ export class ClusterLab {
       address: nodeAddress(index),
       dir: nodeDir,
       ipamDir: path.join(nodeDir, 'ipam'),
+      ...(state.cniMode === 'thick' ? { cniSocket: path.join(nodeDir, 'cni.sock') } : {}),
     };
     if (state.topology && isRouted(state.topology, index)) {
       node.address = (await createRoutedNode(node.netns, state.fabric.netns, name, index, state.ipv6 ?? false)).address;
@@ -195,6 +226,13 @@ export class ClusterLab {
     state.nodes.push(node);
     await saveState(state);
     log(`node ${name}: ${node.netns}, ${NODE_UNDERLAY} ${node.address}`);
+    if (node.cniSocket && !BACKENDS[state.backend].agents) {
+      node.cniDaemon = cniDaemonArgs(node, this.podnetdBinary(), node.cniSocket);
+      await saveState(state);
+      node.cniDaemon = await startCniDaemon(node, node.cniDaemon);
+      await saveState(state);
+      log(`podnetd serve-cni on ${name}: pid ${node.cniDaemon.pid}, serving ${node.cniSocket}`);
+    }
     return node;
   }
 
@@ -204,13 +242,14 @@ export class ClusterLab {
       storeSpec: this.state.storeSpec!,
       networkConfigFile: this.state.networkConfigFile!,
       reconcilePeriod,
+      ...(node.cniSocket ? { cniSocket: node.cniSocket } : {}),
     });
     node.agent = agent;
     await saveState(this.state);
     node.agent = await startAgent(node, agent);
     await saveState(this.state);
     const lease = await this.leaseFile(node);
-    log(`podnetd on ${node.name}: pid ${node.agent.pid}, ready, subnet ${lease?.subnets?.ipv4 ?? '?'}`);
+    log(`podnetd on ${node.name}: pid ${node.agent.pid}, ready, subnet ${lease?.subnets?.ipv4 ?? '?'}${node.cniSocket ? `, serving CNI on ${node.cniSocket}` : ''}`);
   }
 
   /** Adds `count` pods to node `name` (CNI ADD in the node's namespace, as its runtime would). */
@@ -272,6 +311,9 @@ export class ClusterLab {
           s.agent = await agentHealth(node, node.agent);
           s.lease = await this.leaseFile(node);
         }
+        if (node.cniSocket) {
+          s.cni = { socket: node.cniSocket, present: await isSocket(node.cniSocket), ...(node.cniDaemon ? { daemonAlive: await cniDaemonAlive(node.cniDaemon) } : {}) };
+        }
         return s;
       }),
     );
@@ -296,6 +338,72 @@ export class ClusterLab {
     await saveState(this.state);
   }
 
+  /** The network config `node`'s runtime passes its CNI executable (with the thick/embedded `daemon` key). */
+  podConfig(name: string): Record<string, unknown> {
+    return BACKENDS[this.state.backend].conflist(this.state, this.node(name));
+  }
+
+  /** Runs one CNI call for `pod` as its node's runtime would (`config`: the node's conflist unless given). */
+  podCni(pod: PodRecord, command: CniCommand, config?: Record<string, unknown>): Promise<CniOutcome> {
+    const cniBinary = this.state.cniBinary;
+    return podCall(this.state, this.node(pod.node), pod, command, cniBinary, [path.dirname(cniBinary)], config);
+  }
+
+  /**
+   * Thick mode's proof that `node`'s CNI calls go through its daemon: with the daemon frozen
+   * (SIGSTOP), an ADD for a scratch pod (deadline `timeoutMs`) must give up with code 11 naming
+   * the socket — in-process it would succeed. Then the daemon is thawed (it rolls back the ADD
+   * whose client left), the scratch pod DELeted (twice: the rollback may still run) and removed.
+   */
+  async frozenCniCall(name: string, timeoutMs = 1_000): Promise<{ outcome: CniOutcome; waitedMs: number }> {
+    const node = this.node(name);
+    const pid = this.cniServerPid(name);
+    const pod: PodRecord = { name: 'probe', node: name, netns: `${node.netns}-probe`, containerId: randomBytes(32).toString('hex'), ifname: POD_IFNAME };
+    const config = this.podConfig(name);
+    await createNetns(pod.netns);
+    try {
+      let outcome: CniOutcome;
+      const started = Date.now();
+      process.kill(pid, 'SIGSTOP');
+      try {
+        outcome = await this.podCni(pod, 'ADD', { ...config, daemon: { socket: node.cniSocket, timeoutMs } });
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+      const waitedMs = Date.now() - started;
+      for (let i = 0; i < 2; i++) {
+        const del = await this.podCni(pod, 'DEL', config);
+        if (del.code !== 0) throw new Error(`DEL of the scratch pod on ${name} after the daemon was thawed failed (${del.code}): ${del.stdout}${del.stderr}`);
+      }
+      return { outcome, waitedMs };
+    } finally {
+      await deleteNetns(pod.netns);
+    }
+  }
+
+  /** Thick mode: the pid of the process serving `node`'s CNI calls (its agent, or its `serve-cni`). */
+  cniServerPid(name: string): number {
+    const node = this.node(name);
+    if (!node.cniSocket) throw new Error(`lab ${this.id} runs its CNI calls embedded (no daemon on ${name})`);
+    const pid = node.agent?.pid ?? node.cniDaemon?.pid;
+    if (!pid) throw new Error(`node ${name} has no CNI daemon record`);
+    return pid;
+  }
+
+  /** Thick mode without an agent: stops `node`'s `podnetd serve-cni` (its calls then run in-process). */
+  async stopCniDaemon(name: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const node = this.node(name);
+    if (!node.cniDaemon) throw new Error(`node ${name} runs no podnetd serve-cni${node.agent ? ' (its agent serves the CNI calls: stopAgent)' : ''}`);
+    await stopCniDaemon(node.cniDaemon, signal);
+  }
+
+  async startCniDaemon(name: string): Promise<void> {
+    const node = this.node(name);
+    if (!node.cniDaemon) throw new Error(`node ${name} runs no podnetd serve-cni${node.agent ? ' (its agent serves the CNI calls: startAgent)' : ''}`);
+    node.cniDaemon = await startCniDaemon(node, node.cniDaemon);
+    await saveState(this.state);
+  }
+
   /** Runs `podnetd <args>` once inside `node`'s namespace (e.g. `teardown --release`). */
   async podnetd(name: string, args: readonly string[]) {
     const node = this.node(name);
@@ -303,7 +411,7 @@ export class ClusterLab {
   }
 
   private podnetdBinary(): string {
-    if (!this.state.podnetdBinary) throw new Error(`lab ${this.id} (${this.state.backend}) runs no agent`);
+    if (!this.state.podnetdBinary) throw new Error(`lab ${this.id} (${this.state.backend}, CNI ${this.state.cniMode ?? 'embedded'}) runs no podnetd`);
     return this.state.podnetdBinary;
   }
 

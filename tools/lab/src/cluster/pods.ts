@@ -12,7 +12,8 @@ interface AddResult {
 
 export const POD_IFNAME = 'eth0';
 
-function call(state: LabState, node: NodeRecord, pod: PodRecord, command: CniCommand, binary: string, cniPath: string[]) {
+/** One CNI call for `pod`, run inside its node's namespace; `config` defaults to the node's conflist. */
+export function podCall(state: LabState, node: NodeRecord, pod: PodRecord, command: CniCommand, binary: string, cniPath: string[], config?: Record<string, unknown>) {
   return invokeCni(
     binary,
     {
@@ -21,7 +22,7 @@ function call(state: LabState, node: NodeRecord, pod: PodRecord, command: CniCom
       netns: `/run/netns/${pod.netns}`,
       ifname: pod.ifname,
       path: cniPath,
-      config: BACKENDS[state.backend].conflist(state, node),
+      config: config ?? BACKENDS[state.backend].conflist(state, node),
     },
     new Netns(node.netns),
   );
@@ -45,7 +46,7 @@ export async function createPod(
   };
   await createNetns(pod.netns);
   await record(pod);
-  const result = cniOk<AddResult>(await call(state, node, pod, 'ADD', binary, cniPath), `CNI ADD of ${node.name}/${name}`);
+  const result = cniOk<AddResult>(await podCall(state, node, pod, 'ADD', binary, cniPath), `CNI ADD of ${node.name}/${name}`);
   const v4 = result.ips?.map((i) => i.address.split('/')[0]!).find((a) => a.includes('.'));
   if (!v4) throw new Error(`CNI ADD of ${node.name}/${name} returned no IPv4 address: ${JSON.stringify(result)}`);
   pod.ip = v4;

@@ -4,7 +4,7 @@ import type { ClusterLab, NodeStatus } from './lab.js';
 export function renderStatus(lab: ClusterLab, nodes: NodeStatus[]): string {
   const s = lab.state;
   const lines = [
-    `lab ${s.id} (${s.backend}, store ${s.backend === 'bridge' ? 'none' : s.store}${s.storeSpec ? ` ${s.storeSpec}` : ''}), state ${s.dir}`,
+    `lab ${s.id} (${s.backend}, store ${s.backend === 'bridge' ? 'none' : s.store}${s.storeSpec ? ` ${s.storeSpec}` : ''}, cni ${cniMode(s.cniMode)}), state ${s.dir}`,
     `underlay ${s.underlaySubnet} on ${s.fabric.netns}/${s.fabric.bridge}${s.etcd ? `, etcd ${s.etcd.endpoint}` : ''}`,
   ];
   for (const n of nodes) {
@@ -15,6 +15,10 @@ export function renderStatus(lab: ClusterLab, nodes: NodeStatus[]): string {
       : 'no agent';
     const subnet = n.lease?.subnets?.ipv4 ?? (s.bridgeSubnet ? `${s.bridgeSubnet} (static)` : 'no lease file');
     lines.push(`${n.node.name}  ${n.node.address}  subnet ${subnet}  ${agent}`);
+    if (n.cni) {
+      const daemon = n.cni.daemonAlive === undefined ? '' : n.cni.daemonAlive ? `podnetd serve-cni pid ${n.node.cniDaemon!.pid}, ` : 'podnetd serve-cni NOT RUNNING, ';
+      lines.push(`    cni ${daemon}socket ${n.cni.socket}${n.cni.present ? '' : ' MISSING (calls run in-process)'}`);
+    }
     const view = agentView(n.agent?.status);
     if (view) lines.push(`    ${view}`);
     // In node order (the routes come sorted as text).
@@ -26,6 +30,10 @@ export function renderStatus(lab: ClusterLab, nodes: NodeStatus[]): string {
     for (const p of lab.podsOf(n.node.name)) lines.push(`    pod ${p.name}  ${p.ip ?? '(no address)'}  ${p.netns}`);
   }
   return lines.join('\n');
+}
+
+function cniMode(mode: string | undefined): string {
+  return mode === 'thick' ? 'thick: podnetd serves the CNI calls' : 'embedded: the executables do the calls';
 }
 
 /** The agent's own account (`/status`), read defensively: it is another program's JSON. */

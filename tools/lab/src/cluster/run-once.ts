@@ -33,7 +33,7 @@ export async function runOnce(opts: RunOnceOptions): Promise<boolean> {
   process.once('SIGTERM', interrupted);
   try {
     const agents = backend === 'bridge' ? 'no agent (static subnet)' : 'one podnetd per node';
-    step(`up: a fabric namespace (the underlay switch), ${opts.nodes ?? (backend === 'bridge' ? 1 : 3)} node namespaces, ${agents}, ${opts.pods ?? 2} pods per node (${backend}${backend === 'bridge' ? '' : `, store ${opts.store ?? 'local'}`})`);
+    step(`up: a fabric namespace (the underlay switch), ${opts.nodes ?? (backend === 'bridge' ? 1 : 3)} node namespaces, ${agents}, ${opts.pods ?? 2} pods per node (${backend}${backend === 'bridge' ? '' : `, store ${opts.store ?? 'local'}`}, CNI ${opts.cniMode ?? 'embedded'})`);
     lab = await ClusterLab.up({ ...opts, log: (line) => say(`  ${line}`), onId: (x) => (id = x) });
 
     step(

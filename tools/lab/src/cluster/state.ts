@@ -8,6 +8,12 @@ import type { LabTopology } from './routed.js';
 
 export type LabBackend = 'host-gw' | 'vxlan' | 'bridge';
 export type LabStoreKind = 'local' | 'etcd';
+/**
+ * How a node's CNI calls run: `embedded` (the executable does the whole call itself, the config
+ * says `"daemon": false`) or `thick` (the node's podnetd serves them on `<state>/n<k>/cni.sock`,
+ * the executable is a thin client; the config names that socket).
+ */
+export type LabCniMode = 'embedded' | 'thick';
 
 /** Where lab state directories live unless told otherwise (tmpfs, gone after a reboot like the namespaces). */
 export const DEFAULT_STATE_ROOT = '/run/podnet-lab';
@@ -33,6 +39,17 @@ export interface NodeRecord {
   dir: string;
   ipamDir: string;
   agent?: AgentRecord;
+  /** Thick mode: the socket the node's podnetd serves CNI calls on (one per node: they share a filesystem). */
+  cniSocket?: string;
+  /** Thick mode without an agent (bridge): the node's `podnetd serve-cni`. */
+  cniDaemon?: CniDaemonRecord;
+}
+
+export interface CniDaemonRecord {
+  pid: number;
+  log: string;
+  /** The exact argv (podnetd first), so a restart runs the same daemon. */
+  args: string[];
 }
 
 export interface PodRecord {
@@ -61,6 +78,8 @@ export interface LabState {
   dir: string;
   backend: LabBackend;
   store: LabStoreKind;
+  /** Absent in records of labs made before the option: embedded. */
+  cniMode?: LabCniMode;
   /** What every agent gets as `--store`. */
   storeSpec?: string;
   /** The flannel-style network config file given to every agent. */
