@@ -7,7 +7,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listNetns } from '../netns.js';
 import { ClusterLab } from './lab.js';
+import { cniError } from '../cni.js';
 import { renderMatrix } from './matrix.js';
+import { renderStatus } from './render.js';
 import { alive, spawnDetached } from './process.js';
 import { stateFile } from './state.js';
 import { sweepLab, sweepLabs } from './sweep.js';
@@ -29,6 +31,8 @@ describe('bridge lab (one node, no agent)', () => {
     await expect(ClusterLab.up({ prefix: `${PREFIX}x`, stateRoot, backend: 'bridge', nodes: 2 })).rejects.toThrow(/--nodes: 2 is not in 1\.\.1 for the bridge backend/);
     await expect(ClusterLab.up({ prefix: `${PREFIX}x`, stateRoot, backend: 'bridge', store: 'etcd' })).rejects.toThrow(/--store/);
     await expect(ClusterLab.up({ prefix: `${PREFIX}x`, stateRoot, pods: -1, backend: 'bridge' })).rejects.toThrow(/--pods/);
+    await expect(ClusterLab.up({ prefix: `${PREFIX}x`, stateRoot, backend: 'bridge', cniMode: 'thin' as never })).rejects.toThrow(/--cni-mode: "thin"/);
+    await expect(ClusterLab.up({ prefix: `${PREFIX}x`, stateRoot: `/tmp/${'d'.repeat(90)}`, backend: 'bridge', cniMode: 'thick' })).rejects.toThrow(/--state-dir: .*107 bytes/);
     expect(await ours(`${PREFIX}x`)).toEqual([]);
   });
 
@@ -52,6 +56,41 @@ describe('bridge lab (one node, no agent)', () => {
     }
     expect(await ours(lab.id)).toEqual([]);
   });
+
+  it('thick: podnetd serve-cni in the node serves the pods (a frozen daemon makes ADD give up with 11), its absence falls back in-process, the matrix passes, down stops it', async () => {
+    const lab = await ClusterLab.up({ prefix: `${PREFIX}k`, stateRoot, backend: 'bridge', cniMode: 'thick', pods: 2 });
+    try {
+      const node = lab.state.nodes[0]!;
+      const daemon = node.cniDaemon!;
+      expect(lab.podConfig('n1').daemon).toEqual({ socket: node.cniSocket, timeoutMs: 30_000 });
+      const [status] = await lab.status();
+      expect(status?.cni).toEqual({ socket: node.cniSocket, present: true, daemonAlive: true });
+      expect(renderStatus(lab, [status!])).toContain(`cni podnetd serve-cni pid ${daemon.pid}, socket ${node.cniSocket}`);
+
+      const { outcome } = await lab.frozenCniCall('n1', 1_000);
+      expect(cniError(outcome).code, outcome.stdout + outcome.stderr).toBe(11);
+      expect(cniError(outcome).msg).toContain(node.cniSocket);
+
+      // No daemon (stopped cleanly: no socket): the executable does the call itself, same store.
+      await lab.stopCniDaemon('n1');
+      expect((await lab.status())[0]?.cni).toEqual({ socket: node.cniSocket, present: false, daemonAlive: false });
+      const [inProcess] = await lab.addPods('n1', 1);
+      await lab.startCniDaemon('n1');
+      const [served] = await lab.addPods('n1', 1);
+      // One store whoever writes: four distinct addresses (the IPAM moves on past the probe's).
+      expect(new Set(lab.state.pods.map((p) => p.ip)).size).toBe(4);
+      expect([inProcess?.ip, served?.ip].every((ip) => /^10\.244\.1\.\d+$/.test(ip ?? ''))).toBe(true);
+      const m = await lab.matrix();
+      expect(m.cells.filter((c) => !c.ok)).toEqual([]);
+      expect(m.cells.filter((c) => c.kind === 'same-node')).toHaveLength(12);
+      const pid = lab.state.nodes[0]!.cniDaemon!.pid;
+      await lab.down();
+      expect(await alive(pid)).toBe(false);
+    } finally {
+      await lab.down();
+    }
+    expect(await ours(lab.id)).toEqual([]);
+  }, 60_000);
 
   it('down after a crash: without the record, kills what runs in the namespaces and removes them and the state', async () => {
     const lab = await ClusterLab.up({ prefix: PREFIX, stateRoot, backend: 'bridge', pods: 1 });
