@@ -13,14 +13,16 @@ export interface MainOptions {
    * when one serves the node (thick mode), else it runs here. Absent: always in-process.
    */
   daemon?: string;
+  /** stdin when the caller has already read it (thinMain's fallback). */
+  stdin?: Buffer | undefined;
 }
 
 /** Run `plugin` as this process's CNI call and exit with its code. */
 export async function pluginMain(plugin: Plugin, options: MainOptions | string = {}): Promise<never> {
-  const { about, daemon } = typeof options === 'string' ? { about: options, daemon: undefined } : options;
+  const { about, daemon, stdin: given } = typeof options === 'string' ? { about: options, daemon: undefined, stdin: undefined } : options;
   const env = process.env;
   // Without a command nothing reads stdin; a terminal on stdin would block forever.
-  const stdin = env.CNI_COMMAND && !stdinIsDevice() ? readStdin() : Buffer.alloc(0);
+  const stdin = given ?? (env.CNI_COMMAND && !stdinIsDevice() ? readStdin() : Buffer.alloc(0));
   if (daemon !== undefined && env.CNI_COMMAND && env.CNI_COMMAND !== 'VERSION') {
     const text = stdin.toString('utf8');
     const target = daemonTarget(text);

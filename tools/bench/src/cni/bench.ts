@@ -2,10 +2,12 @@
 // own node netns with a runner inside it, the same network config and pre-made pod namespaces.
 // Sequential ADDs then DELs alternate which side goes first per round; bursts start all calls at
 // once on one side while the other side is idle. Only the plugin processes are timed.
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { cniEnvironment, mentionsAddress, type Lab, type LabNode, type LabPod } from '@podnet/lab';
+import { cniEnvironment, executable, mentionsAddress, type Lab, type LabNode, type LabPod } from '@podnet/lab';
 import { networkConfig, type Implementation, type NetworkShape, type SideKey } from './implementations.js';
 import { iptablesCniChains, leftovers } from './leftovers.js';
 import type { CallTiming, RunnerCall } from './protocol.js';
@@ -65,12 +67,18 @@ export interface SideSamples {
 
 export interface VariantResult {
   variant: Variant;
+  /** How the podnet side ran: each call in its own process, or through podnetd. */
+  mode: 'embedded' | 'thick';
+  /** Thick mode: podnetd's resident memory at the end of the run, and its peak (MiB). */
+  daemonRss?: { rssMib: number; peakMib: number };
   labels: Record<SideKey, string>;
   sides: Record<SideKey, SideSamples>;
 }
 
 interface Side {
   impl: Implementation;
+  /** Thick mode: the podnetd serving this side. */
+  daemon?: ChildProcess;
   node: LabNode;
   runner: Runner;
   dataDir: string;
@@ -155,15 +163,22 @@ async function traced(side: Side, command: 'ADD' | 'DEL', a: Attachment, file: s
   return { ...callPhases(trace, side.dataDir), gaps: largestGaps(trace, 4) };
 }
 
-async function prepareSide(lab: Lab, impl: Implementation, variant: Variant, shape: NetworkShape, podCount: number): Promise<Side> {
-  const tag = `${variant === 'plain' ? 'p' : 'm'}${impl.key === 'podnet' ? 'pn' : 'rf'}`;
+async function prepareSide(lab: Lab, impl: Implementation, variant: Variant, shape: NetworkShape, podCount: number, thickRun: boolean): Promise<Side> {
+  const tag = `${variant === 'plain' ? 'p' : 'm'}${thickRun ? 't' : ''}${impl.key === 'podnet' ? 'pn' : 'rf'}`;
   const node = await lab.addNode(`${tag}-node`);
   const dataDir = await lab.tempDir(`${tag}-ipam`);
   const pods: LabPod[] = [];
   for (let i = 0; i < podCount; i++) pods.push(await lab.addPod(node, `${tag}-pod${i}`));
   const runner = await Runner.start(node.netns.path);
+  let daemon: ChildProcess | undefined;
+  if (impl.thick) {
+    const socket = path.join(await lab.tempDir(`${tag}-cni`), 'cni.sock');
+    daemon = await startDaemon(lab, node, socket);
+    impl = { ...impl, daemonSocket: socket };
+  }
   return {
     impl,
+    ...(daemon ? { daemon } : {}),
     node,
     runner,
     dataDir,
@@ -175,6 +190,23 @@ async function prepareSide(lab: Lab, impl: Implementation, variant: Variant, sha
       add: [], del: [], version: [], addCpu: [], delCpu: [], versionCpu: [], probes: {}, burstAddWall: [], burstDelWall: [], burstAddCalls: [], burstDelCalls: [], leftovers: [], tracedAdd: [], tracedDel: [],
     },
   };
+}
+
+/** `podnetd serve-cni` inside the side's node netns; resolves once its socket is there. */
+async function startDaemon(lab: Lab, node: LabNode, socket: string): Promise<ChildProcess> {
+  const child = lab.spawnIn(node.netns, executable('podnetd'), ['serve-cni', '--cni-socket', socket, '--log-level', 'warn']);
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  for (let i = 0; i < 200 && !existsSync(socket) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+  if (!existsSync(socket)) throw new Error(`podnetd serve-cni did not start: ${stderr}`);
+  return child;
+}
+
+/** VmRSS and VmHWM of a process, MiB. */
+async function rssOf(pid: number): Promise<{ rssMib: number; peakMib: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kib = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
+  return { rssMib: kib('VmRSS') / 1024, peakMib: kib('VmHWM') / 1024 };
 }
 
 async function checkClean(side: Side, phase: string): Promise<void> {
@@ -200,8 +232,8 @@ export async function runVariant(lab: Lab, impls: readonly [Implementation, Impl
   const log = (s: string): void => opts.log(`[${variant}] ${s}`);
   log(`preparing 2 node netns and ${2 * podCount} pod netns`);
   const sides = [
-    await prepareSide(lab, impls[0], variant, shape, podCount),
-    await prepareSide(lab, impls[1], variant, shape, podCount),
+    await prepareSide(lab, impls[0], variant, shape, podCount, impls.some((i) => i.thick)),
+    await prepareSide(lab, impls[1], variant, shape, podCount, impls.some((i) => i.thick)),
   ] as const;
   try {
     for (const s of sides) log(`${s.impl.label}: runner in ${s.node.netns.name} (${s.runner.netnsId})`);
@@ -280,8 +312,13 @@ export async function runVariant(lab: Lab, impls: readonly [Implementation, Impl
     for (const s of sides) await s.runner.stop();
   }
   const [a, b] = sides;
+  const daemon = sides.find((s) => s.daemon)?.daemon;
+  const daemonRss = daemon?.pid !== undefined ? await rssOf(daemon.pid) : undefined;
+  daemon?.kill('SIGTERM');
   return {
     variant,
+    mode: a.impl.thick || b.impl.thick ? 'thick' : 'embedded',
+    ...(daemonRss ? { daemonRss } : {}),
     labels: { [a.impl.key]: a.impl.label, [b.impl.key]: b.impl.label } as Record<SideKey, string>,
     sides: { [a.impl.key]: a.samples, [b.impl.key]: b.samples } as Record<SideKey, SideSamples>,
   };

@@ -19,6 +19,15 @@ export interface Implementation {
   cniPath: string[];
   type: string;
   ipamType: string;
+  /** Thick mode: the calls go to a `podnetd serve-cni` in the node netns (bench.ts starts it). */
+  thick?: boolean;
+  /** Its socket, once started. */
+  daemonSocket?: string;
+}
+
+/** The podnet side in thick mode: the same executable, as a thin client of podnetd. */
+export function thickVariant(impl: Implementation): Implementation {
+  return { ...impl, label: `${impl.label} (thick: podnetd)`, thick: true };
 }
 
 /** Debian containernetworking-plugins 1.1.1. */
@@ -74,6 +83,7 @@ export function networkConfig(impl: Implementation, shape: NetworkShape, dataDir
     bridge: shape.bridge,
     isGateway: true,
     ipMasq: shape.ipMasq,
+    ...(impl.daemonSocket ? { daemon: { socket: impl.daemonSocket, timeoutMs: 60_000 } } : {}),
     ipam: {
       type: impl.ipamType,
       ranges: [[{ subnet: shape.subnet }]],

@@ -9,11 +9,13 @@
 //   --only plain|ipMasq
 //   --podnet-ipam host-local   podnet-bridge delegates to host-local (isolates the IPAM store's cost)
 //   --nft N           rounds of the nft transaction cost probe (default 10, 0 = off)
+//   --mode embedded|thick|both   podnet per call in its own process, through podnetd, or both
+//                     (default both; each mode has the reference beside it in the same run)
 //   --json FILE       raw samples and summaries
 import { chmod, copyFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Lab, sweepNetns } from '@podnet/lab';
-import { implementations } from './implementations.js';
+import { implementations, thickVariant } from './implementations.js';
 import { kernelFloor } from './kernel-floor.js';
 import { nftCosts } from './nft-costs.js';
 import { compileProbe, compileStartupProbes } from './probes.js';
@@ -27,6 +29,7 @@ interface Cli extends BenchOptions {
   variants: Variant[];
   podnetIpam: 'podnet-ipam' | 'host-local';
   nftRounds: number;
+  modes: Array<'embedded' | 'thick'>;
   json?: string;
 }
 
@@ -42,6 +45,7 @@ function parseCli(argv: readonly string[]): Cli {
     variants: ['plain', 'ipMasq'],
     podnetIpam: 'podnet-ipam',
     nftRounds: 10,
+    modes: ['embedded', 'thick'],
     log: (line) => void process.stderr.write(`${line}\n`),
   };
   const int = (flag: string, v: string | undefined, min: number): number => {
@@ -65,6 +69,9 @@ function parseCli(argv: readonly string[]): Cli {
       case '--podnet-ipam':
         if (value !== 'podnet-ipam' && value !== 'host-local') throw new Error(`--podnet-ipam expects podnet-ipam or host-local, got ${value}`);
         cli.podnetIpam = value; i++; break;
+      case '--mode':
+        if (value !== 'embedded' && value !== 'thick' && value !== 'both') throw new Error(`--mode expects embedded, thick or both, got ${value}`);
+        cli.modes = value === 'both' ? ['embedded', 'thick'] : [value]; i++; break;
       case '--json':
         if (!value) throw new Error('--json expects a file name');
         cli.json = value; i++; break;
@@ -105,7 +112,10 @@ async function main(): Promise<number> {
       cli.log('compiling the start-up probes');
       cli.startupProbes = await compileStartupProbes(probeDir);
     }
-    for (const variant of cli.variants) results.push(await runVariant(lab, [impls.podnet, impls.reference], variant, cli));
+    for (const mode of cli.modes) {
+      const podnet = mode === 'thick' ? thickVariant(impls.podnet) : impls.podnet;
+      for (const variant of cli.variants) results.push(await runVariant(lab, [podnet, impls.reference], variant, mode === 'thick' ? { ...cli, startupProbes: undefined } : cli));
+    }
     if (probeDir) {
       cli.log('kernel floor: the netlink work of an ADD/DEL alone, compiled with Bun');
       const kf = await kernelFloor(lab, await compileProbe('kernel', probeDir), Math.min(cli.pods, 30));
