@@ -60,7 +60,8 @@ export interface E2eDaemon {
   restart(): Promise<void>;
 }
 
-async function startDaemon(lab: Lab, node: LabNode, socket: string): Promise<ChildProcess> {
+/** `podnetd serve-cni` in `node`'s netns on `socket`, once the socket is there (also used by files with a Lab of their own). */
+export async function startDaemon(lab: Lab, node: LabNode, socket: string): Promise<ChildProcess> {
   // A killed daemon leaves its socket file; wait for the new one, not the old one.
   rmSync(socket, { force: true });
   const child = lab.spawnIn(node.netns, executable('podnetd'), ['serve-cni', '--cni-socket', socket, '--log-level', 'warn']);
