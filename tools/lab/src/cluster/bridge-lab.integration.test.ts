@@ -67,7 +67,8 @@ describe('bridge lab (one node, no agent)', () => {
       expect(status?.cni).toEqual({ socket: node.cniSocket, present: true, daemonAlive: true });
       expect(renderStatus(lab, [status!])).toContain(`cni podnetd serve-cni pid ${daemon.pid}, socket ${node.cniSocket}`);
 
-      const { outcome } = await lab.frozenCniCall('n1', 1_000);
+      const { outcome, rolledBack } = await lab.frozenCniCall('n1', 1_000);
+      expect(rolledBack).toBe(true);
       expect(cniError(outcome).code, outcome.stdout + outcome.stderr).toBe(11);
       expect(cniError(outcome).msg).toContain(node.cniSocket);
 

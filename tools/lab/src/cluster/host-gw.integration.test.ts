@@ -120,7 +120,9 @@ describe.each(RUNS)('host-gw lab, 3 nodes × 2 pods, store %s, CNI %s', (store, 
 
   if (thick) {
     it('goes through the daemon: with the node\'s podnetd frozen, an ADD gives up with code 11 naming its socket (in-process it would succeed)', async () => {
-      const { outcome, waitedMs } = await lab.frozenCniCall('n1', 1_000);
+      const { outcome, waitedMs, rolledBack } = await lab.frozenCniCall('n1', 1_000);
+      // Thawed, the agent's log names that very call (its container id) as rolled back.
+      expect(rolledBack).toBe(true);
       const e = cniError(outcome);
       expect(e.code, outcome.stdout + outcome.stderr).toBe(11);
       expect(`${e.msg} ${e.details ?? ''}`).toContain(lab.node('n1').cniSocket);

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { executable } from '../binaries.js';
 import { run } from '../exec.js';
 import { agentArgs, agentHealth, startAgent, stopAgent, type AgentHealth } from './agent.js';
@@ -352,10 +353,12 @@ export class ClusterLab {
   /**
    * Thick mode's proof that `node`'s CNI calls go through its daemon: with the daemon frozen
    * (SIGSTOP), an ADD for a scratch pod (deadline `timeoutMs`) must give up with code 11 naming
-   * the socket — in-process it would succeed. Then the daemon is thawed (it rolls back the ADD
-   * whose client left), the scratch pod DELeted (twice: the rollback may still run) and removed.
+   * the socket — in-process it would succeed. Then the daemon is thawed: it runs the ADD it got,
+   * finds the client gone and rolls it back, saying so in its log with the container id
+   * (`rolledBack`: that line seen within 10 s — proof the daemon had that very call). Finally the
+   * scratch pod is DELeted (twice: the rollback may still run) and removed.
    */
-  async frozenCniCall(name: string, timeoutMs = 1_000): Promise<{ outcome: CniOutcome; waitedMs: number }> {
+  async frozenCniCall(name: string, timeoutMs = 1_000): Promise<{ outcome: CniOutcome; waitedMs: number; rolledBack: boolean }> {
     const node = this.node(name);
     const pid = this.cniServerPid(name);
     const pod: PodRecord = { name: 'probe', node: name, netns: `${node.netns}-probe`, containerId: randomBytes(32).toString('hex'), ifname: POD_IFNAME };
@@ -371,11 +374,17 @@ export class ClusterLab {
         process.kill(pid, 'SIGCONT');
       }
       const waitedMs = Date.now() - started;
+      const log = node.agent?.log ?? node.cniDaemon?.log;
+      const line = `client of ADD ${pod.containerId}/${pod.ifname} went away`;
+      let rolledBack = false;
+      for (const deadline = Date.now() + 10_000; log && !rolledBack && Date.now() < deadline; await sleep(100)) {
+        rolledBack = (await readFile(log, 'utf8').catch(() => '')).includes(line);
+      }
       for (let i = 0; i < 2; i++) {
         const del = await this.podCni(pod, 'DEL', config);
         if (del.code !== 0) throw new Error(`DEL of the scratch pod on ${name} after the daemon was thawed failed (${del.code}): ${del.stdout}${del.stderr}`);
       }
-      return { outcome, waitedMs };
+      return { outcome, waitedMs, rolledBack };
     } finally {
       await deleteNetns(pod.netns);
     }
