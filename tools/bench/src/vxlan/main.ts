@@ -4,7 +4,6 @@
 // store and for the kernel part alone, beside the `ip -batch` floor for the same entries.
 //   bun --conditions=@podnet/source run src/vxlan/main.ts [--runs 7] [--seconds 3] [--peers 1000,5000] [--json FILE]
 // Every namespace is named pnv-b<pid>-…, stores live in $TMPDIR/pnv-bench-*; all removed afterwards.
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,43 +16,19 @@ import { vxlanNodeHalf, deriveVtepMac } from '@podnet/backend-vxlan';
 import type { VxlanNodeHalf } from '@podnet/backend-vxlan';
 import { summarize } from '../cni/stats.js';
 import type { Summary } from '../cni/stats.js';
+import { alternate, iperf as iperfFor, podLab } from '../netlab/pods.js';
+import { nodeEnv } from '../netlab/node-env.js';
+import { cleanup, dropNetns, ip, netns, option, sh } from '../netlab/shell.js';
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? fallback : (process.argv[i + 1] ?? fallback);
-}
 const RUNS = Number(option('runs', '7'));
 const SECONDS = Number(option('seconds', '3'));
 const PEERS = option('peers', '1000,5000').split(',').map(Number);
 const JSON_FILE = process.argv.includes('--json') ? option('json', '') : undefined;
 
 const P = `pnv-b${process.pid}`;
-const made: string[] = [];
+const iperf = (client: string, server: string, address: string): Promise<number> => iperfFor(client, server, address, SECONDS);
 
-function sh(cmd: string, args: string[], input?: string): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', ...(input !== undefined ? { input } : {}) });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr || r.stdout}`);
-  return r.stdout;
-}
-const ip = (ns: string, ...args: string[]): string => sh('ip', ['-n', ns, ...args]);
-const exec = (ns: string, ...args: string[]): string => sh('ip', ['netns', 'exec', ns, ...args]);
-function netns(name: string): string {
-  sh('ip', ['netns', 'add', name]);
-  made.push(name);
-  ip(name, 'link', 'set', 'lo', 'up');
-  return name;
-}
-function cleanup(): void {
-  for (const ns of made.splice(0)) spawnSync('ip', ['netns', 'delete', ns]);
-}
-process.on('exit', cleanup);
-process.on('SIGINT', () => process.exit(130));
-
-function env(ns: string, node: string, backend: Record<string, unknown> = { Type: 'vxlan' }): NodeEnvironment {
-  const l = JSON.parse(ip(ns, '-j', 'link', 'show', 'eth0'))[0];
-  const addresses = JSON.parse(ip(ns, '-j', '-4', 'address', 'show', 'dev', 'eth0'))[0].addr_info.map((a: { local: string }) => a.local);
-  return { node, backend, underlay: { name: 'eth0', index: l.ifindex, mtu: l.mtu, addresses }, netns: `/run/netns/${ns}`, routeProtocol: PODNET_ROUTE_PROTOCOL, log: () => {} };
-}
+const env = (ns: string, node: string): NodeEnvironment => nodeEnv(ns, node, { Type: 'vxlan' });
 
 // ---- throughput ------------------------------------------------------------------------------
 
@@ -63,30 +38,6 @@ interface Throughput {
   bridge: Summary;
   ratioHand: number;
   ratioBridge: number;
-}
-
-/** Two nodes on one veth underlay; a bridge with two pods on A, one pod on B. Pod MTU 1450. */
-function throughputLab(): { a: string; b: string; pods: Record<'a1' | 'a2' | 'b1', string> } {
-  const a = netns(`${P}-a`);
-  const b = netns(`${P}-b`);
-  sh('ip', ['link', 'add', 'eth0', 'netns', a, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', b]);
-  const pods = { a1: netns(`${P}-a1`), a2: netns(`${P}-a2`), b1: netns(`${P}-b1`) };
-  for (const [ns, n] of [[a, 1], [b, 2]] as const) {
-    ip(ns, 'address', 'add', `192.168.90.${n}/24`, 'dev', 'eth0');
-    ip(ns, 'link', 'set', 'eth0', 'up');
-    exec(ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
-    ip(ns, 'link', 'add', 'br0', 'type', 'bridge');
-    ip(ns, 'address', 'add', `10.90.${n}.1/24`, 'dev', 'br0');
-    ip(ns, 'link', 'set', 'br0', 'mtu', '1450', 'up');
-  }
-  for (const [pod, node, n, host] of [[pods.a1, a, 1, 2], [pods.a2, a, 1, 3], [pods.b1, b, 2, 2]] as const) {
-    sh('ip', ['link', 'add', `v${host}`, 'netns', node, 'mtu', '1450', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod, 'mtu', '1450']);
-    ip(node, 'link', 'set', `v${host}`, 'master', 'br0', 'up');
-    ip(pod, 'address', 'add', `10.90.${n}.${host}/24`, 'dev', 'eth0');
-    ip(pod, 'link', 'set', 'eth0', 'up');
-    ip(pod, 'route', 'add', 'default', 'via', `10.90.${n}.1`);
-  }
-  return { a, b, pods };
 }
 
 const lease = (n: 1 | 2): NodeLease => ({ node: `node-${n}`, subnets: [`10.90.${n}.0/24`], nodeIps: [`192.168.90.${n}`], backendData: { VNI: 1, VtepMAC: deriveVtepMac(`node-${n}`, 4) } });
@@ -102,29 +53,12 @@ function handVxlan(ns: string, me: 1 | 2): void {
   ip(ns, 'route', 'add', `10.90.${peer}.0/24`, 'via', `10.90.${peer}.0`, 'dev', 'vxh', 'onlink');
 }
 
-/** iperf3 TCP from `client` to `server` (a pod at `address`) for SECONDS; bits per second received. */
-async function iperf(client: string, server: string, address: string): Promise<number> {
-  const srv = spawn('ip', ['netns', 'exec', server, 'iperf3', '-s', '-1', '-p', '5299'], { stdio: 'ignore' });
-  try {
-    for (let i = 0; i < 50; i++) {
-      if (spawnSync('ip', ['netns', 'exec', server, 'sh', '-c', 'ss -ltn | grep -q :5299']).status === 0) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const out = exec(client, 'iperf3', '-c', address, '-p', '5299', '-t', String(SECONDS), '-J');
-    return JSON.parse(out).end.sum_received.bits_per_second as number;
-  } finally {
-    srv.kill('SIGKILL');
-  }
-}
-
 async function throughput(): Promise<Throughput> {
-  const { a, b, pods } = throughputLab();
+  const { a, b, pods } = podLab(P, 1450);
   const halves = [vxlanNodeHalf.create(env(a, 'node-1')) as VxlanNodeHalf, vxlanNodeHalf.create(env(b, 'node-2')) as VxlanNodeHalf];
   const samples = { podnet: [] as number[], hand: [] as number[], bridge: [] as number[] };
   try {
-    // Each run measures the three paths back to back, in an order that alternates between runs,
-    // so that load drifting on the machine does not favour one path.
-    const paths = {
+    await alternate(RUNS, {
       podnet: async (): Promise<void> => {
         await halves[0]!.reconcile(lease(1), [lease(2)]);
         await halves[1]!.reconcile(lease(2), [lease(1)]);
@@ -141,11 +75,7 @@ async function throughput(): Promise<Throughput> {
       bridge: async (): Promise<void> => {
         samples.bridge.push(await iperf(pods.a1, pods.a2, '10.90.1.3'));
       },
-    };
-    const order = ['podnet', 'hand', 'bridge'] as const;
-    for (let run = 0; run < RUNS; run++) {
-      for (const name of run % 2 === 0 ? order : [...order].reverse()) await paths[name]();
-    }
+    });
   } finally {
     for (const h of halves) h.close();
   }
@@ -268,8 +198,7 @@ async function convergence(count: number): Promise<Convergence> {
     }
   } finally {
     half.close();
-    spawnSync('ip', ['netns', 'delete', ns]);
-    made.splice(made.indexOf(ns), 1);
+    dropNetns(ns);
   }
   const s = { kernel: summarize(kernel), store: summarize(store), floor: summarize(floor) };
   return { peers: count, ...s, ratioFloor: s.kernel.median / s.floor.median };
