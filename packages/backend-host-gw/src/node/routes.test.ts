@@ -100,4 +100,16 @@ describe('peerRoutes', () => {
     expect(cache.get('192.168.50.2')).toMatchObject({ length: 32, address: '192.168.50.2' });
     expect(cache.get('not-an-ip')).toBeUndefined();
   });
+
+  it('hands out the same frozen route object pass after pass (core keeps its normal form)', () => {
+    const cache = new ParseCache();
+    const peers = [peer('n1', ['10.244.2.0/24'], ['192.168.50.2'])];
+    const first = peerRoutes(local, peers, underlay, cache).routes[0]!;
+    const again = peerRoutes(local, peers, underlay, cache).routes[0]!;
+    expect(again).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    const moved = peerRoutes(local, [peer('n1', ['10.244.2.0/24'], ['192.168.50.3'])], underlay, cache).routes[0]!;
+    expect(moved).not.toBe(first);
+    expect(moved).toEqual({ dst: '10.244.2.0', dstLen: 24, gateway: '192.168.50.3', oif: underlay.index });
+  });
 });

@@ -106,4 +106,17 @@ describe('planRouteChanges', () => {
     );
     expect(() => planRouteChanges([{ dst: '10.0.0.0', dstLen: 8, table: 7 }], [], { protocol: OURS, table: 254 })).toThrow('outside the reconciled table 254');
   });
+
+  it('keeps the normal form of a frozen route object, per protocol and table; a plain object is read afresh', () => {
+    const frozen = Object.freeze({ dst: '10.2.0.0', dstLen: 24, gateway: '192.168.1.2' });
+    const first = planRouteChanges([frozen], [], { protocol: OURS }).add[0];
+    expect(planRouteChanges([frozen], [], { protocol: OURS }).add[0], 'normalised once').toBe(first);
+    expect(planRouteChanges([frozen], [], { protocol: OURS + 1 }).add[0]).toMatchObject({ protocol: OURS + 1 });
+    expect(planRouteChanges([frozen], [], { protocol: OURS, table: 254 }).add[0]).not.toBe(first);
+
+    const plain: { dst: string; dstLen: number; gateway: string } = { dst: '10.2.0.0', dstLen: 24, gateway: '192.168.1.2' };
+    expect(planRouteChanges([plain], [], { protocol: OURS }).add[0]?.gateway).toBe('192.168.1.2');
+    plain.gateway = '192.168.1.9';
+    expect(planRouteChanges([plain], [], { protocol: OURS }).add[0]?.gateway, 'a changed object is seen changed').toBe('192.168.1.9');
+  });
 });

@@ -22,6 +22,24 @@ export interface RoutePlan {
 }
 
 /**
+ * Normal form and key of each desired route object, kept while the caller keeps the object: a
+ * node half that hands the same (frozen) route objects pass after pass — host-gw does — has
+ * them normalised once, not at every periodic pass. Desired routes are values: a caller must
+ * not change one after handing it in (host-gw freezes its own).
+ */
+const normalCache = new WeakMap<DesiredRoute, { protocol: number; table: number | undefined; route: NormalRoute; key: string }>();
+
+function normalised(d: DesiredRoute, protocol: number, table: number | undefined): { route: NormalRoute; key: string } {
+  const hit = normalCache.get(d);
+  if (hit !== undefined && hit.protocol === protocol && hit.table === table) return hit;
+  const route = Object.freeze(normalise(d, protocol, table));
+  const entry = { protocol, table, route, key: routeKey(route) };
+  // Only frozen routes are kept: an object the caller may still change is normalised each time.
+  if (Object.isFrozen(d)) normalCache.set(d, entry);
+  return entry;
+}
+
+/**
  * Compares `desired` with `current` (a dump) for one owner. A route whose key matches but says
  * something else (gateway, device, metrics) is replaced in place; a route of another protocol is
  * never touched, even if it stands where we want ours (a conflict, reported).
@@ -30,11 +48,10 @@ export function planRouteChanges(desired: readonly DesiredRoute[], current: read
   const { protocol, table } = options;
   const want = new Map<string, NormalRoute>();
   for (const d of desired) {
-    const n = normalise(d, protocol, table);
+    const { route: n, key } = normalised(d, protocol, table);
     if (table !== undefined && n.table !== table) {
       throw new TypeError(`desired route ${n.dst}/${n.dstLen} is in table ${n.table}, outside the reconciled table ${table}`);
     }
-    const key = routeKey(n);
     if (want.has(key)) throw new TypeError(`desired routes list ${n.dst}/${n.dstLen} (table ${n.table}, metric ${n.priority}) twice`);
     want.set(key, n);
   }

@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openLeaseStore, parseNetworkConfig } from '@podnet/cluster';
@@ -36,6 +36,8 @@ const THROUGHPUT_RUNS = Number(option('throughput-runs', '5'));
 const CPU_PASSES = Number(option('cpu-passes', '5'));
 const PERIOD_MS = 1000;
 const JSON_FILE = process.argv.includes('--json') ? option('json', '') : undefined;
+/** --cpu-prof DIR: podnetd runs with node --cpu-prof, one profile per podnetd in DIR (profiling only). */
+const CPU_PROF = process.argv.includes('--cpu-prof') ? option('cpu-prof', '') : undefined;
 const P = `pnb-b${process.pid}`;
 
 const CONFIG_JSON = { Network: '10.0.0.0/8', SubnetLen: 24, Backend: { Type: 'host-gw' } };
@@ -167,7 +169,8 @@ async function convergenceRun(kind: 'local' | 'etcd', count: number, seeder: str
     }
     const leaseFile = join(dir, 'lease.json');
     agent = new Podnetd(ns, ['--node', 'pnb-self', '--store', store, '--network-config', join(dir, 'net-conf.json'), '--lease-file', leaseFile,
-      '--underlay', 'eth0', '--listen', '127.0.0.1:9808', '--reconcile-period', `${PERIOD_MS}ms`, '--log-level', 'debug']);
+      '--underlay', 'eth0', '--listen', '127.0.0.1:9808', '--reconcile-period', `${PERIOD_MS}ms`, '--log-level', 'debug'],
+      CPU_PROF ? ['env', `PODNETD_NODE=${join(CPU_PROF, 'node-cpu-prof')}`] : []);
     await agent.next((l) => l.msg === 'podnetd running', 60_000, 'podnetd running');
 
     // The peers: `count` subnets other than the one podnetd took.
@@ -300,6 +303,11 @@ console.log(`podnetd (host-gw) benchmark, ${RUNS} runs per row, medians; load av
 const results: { convergence: Convergence[]; throughput?: Throughput } = { convergence: [] };
 let bundle: { path: string; remove: () => Promise<void> } | undefined;
 try {
+  if (CPU_PROF) {
+    // --cpu-prof is refused in NODE_OPTIONS: the launcher's PODNETD_NODE points at a wrapper.
+    await mkdir(CPU_PROF, { recursive: true });
+    await writeFile(join(CPU_PROF, 'node-cpu-prof'), `#!/bin/sh\nexec node --cpu-prof --cpu-prof-dir=${CPU_PROF} "$@"\n`, { mode: 0o755 });
+  }
   if (STORES.includes('etcd')) bundle = await bundleEtcdSeeder();
   for (const kind of STORES) {
     for (const count of PEERS) {
