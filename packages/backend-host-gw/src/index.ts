@@ -13,4 +13,5 @@ export { resolveHostGwConfig } from './pod/resolve.js';
 export { HOST_GW_KEYS, LEASE_BACKEND } from './pod/lease.js';
 export { HostGwNodeHalf, hostGwNodeHalf } from './node/node-half.js';
 export { ParseCache, peerRoutes } from './node/routes.js';
+export { NodeSocket, SkipLog } from './node/node-socket.js';
 export type { PeerRoutes, Skipped, Underlay } from './node/routes.js';

@@ -3,24 +3,20 @@
 // kernel's routes of our rtm_protocol match them — one address dump, one route dump, in-memory
 // maps, and one netlink batch for whatever changed (nothing at steady state).
 import type { NodeEnvironment, NodeHalf, NodeHalfFactory, NodeLease, NodeReconcileReport } from '@podnet/core/backend';
-import { NetlinkSocket, RT_TABLE_MAIN, listAddresses, routeWhat } from '@podnet/core/netlink';
-import { NetNS } from '@podnet/core/netns';
+import { RT_TABLE_MAIN, listAddresses, routeWhat } from '@podnet/core/netlink';
 import { reconcileRoutes } from '@podnet/core/route';
+import { NodeSocket, SkipLog } from './node-socket.js';
 import { ParseCache, peerRoutes } from './routes.js';
-import type { Skipped } from './routes.js';
 
 /** rtm_protocol values below this are the kernel's own (unspec, redirect, kernel, boot, static). */
 const FIRST_OWNER_PROTOCOL = 5;
 
-// A reconcile at 5,000 peers acks up to 5,000 changes; the batch is chunked, but a roomy
-// receive buffer keeps a burst of acks (and a large dump) from ever overrunning.
-const RECEIVE_BUFFER = 4 * 1024 * 1024;
 
 export class HostGwNodeHalf implements NodeHalf {
   readonly #env: NodeEnvironment;
-  #socket: NetlinkSocket | undefined;
-  /** What was last reported as skipped, so each problem is logged when it starts and when it ends. */
-  #skipped = new Map<string, string>();
+  readonly #socket: NodeSocket;
+  /** Each skipped peer is logged when the problem starts and when it ends. */
+  readonly #skips: SkipLog;
   readonly #parsed = new ParseCache();
 
   constructor(env: NodeEnvironment) {
@@ -34,14 +30,16 @@ export class HostGwNodeHalf implements NodeHalf {
       );
     }
     this.#env = env;
+    this.#socket = new NodeSocket(env.netns);
+    this.#skips = new SkipLog('host-gw', env.log);
   }
 
   async reconcile(local: NodeLease, peers: readonly NodeLease[]): Promise<NodeReconcileReport> {
     const { underlay, routeProtocol } = this.#env;
-    return this.#withSocket((sock) => {
+    return this.#socket.with((sock) => {
       const addresses = listAddresses(sock, { index: underlay.index }).filter((a) => !a.dadFailed);
       const { routes, skipped } = peerRoutes(local, peers, { name: underlay.name, index: underlay.index, addresses }, this.#parsed);
-      this.#logSkipped(skipped);
+      this.#skips.update(skipped);
       const result = reconcileRoutes(sock, routes, { protocol: routeProtocol, table: RT_TABLE_MAIN });
       const errors = [
         ...result.failed.map((f) => f.error.message),
@@ -76,7 +74,7 @@ export class HostGwNodeHalf implements NodeHalf {
 
   async teardown(): Promise<void> {
     const { routeProtocol } = this.#env;
-    this.#withSocket((sock) => {
+    this.#socket.with((sock) => {
       // Every route of our protocol, in any table: desired = nothing.
       const result = reconcileRoutes(sock, [], { protocol: routeProtocol });
       // A route the kernel dropped between dump and delete (its link went away) is gone anyway.
@@ -87,49 +85,7 @@ export class HostGwNodeHalf implements NodeHalf {
   }
 
   close(): void {
-    this.#socket?.close();
-    this.#socket = undefined;
-  }
-
-  /**
-   * Runs `fn` on the socket, opened on first use in the node's netns. Any failure drops the
-   * socket (a dump cut short can leave replies queued), so the next call starts on a fresh one.
-   */
-  #withSocket<T>(fn: (sock: NetlinkSocket) => T): T {
-    try {
-      return fn(this.#open());
-    } catch (err) {
-      this.close();
-      throw err;
-    }
-  }
-
-  #open(): NetlinkSocket {
-    if (this.#socket) return this.#socket;
-    const { netns } = this.#env;
-    if (!netns) {
-      this.#socket = NetlinkSocket.open({ receiveBufferSize: RECEIVE_BUFFER });
-      return this.#socket;
-    }
-    // The socket keeps the netns it was opened in; the handle is needed only to open it.
-    const ns = NetNS.open(netns);
-    try {
-      this.#socket = NetlinkSocket.open({ netns: ns, receiveBufferSize: RECEIVE_BUFFER });
-    } finally {
-      ns.close();
-    }
-    return this.#socket;
-  }
-
-  #logSkipped(skipped: readonly Skipped[]): void {
-    const now = new Map(skipped.map((s) => [`${s.node}\0${s.reason}`, s.node]));
-    for (const [key, node] of now) {
-      if (!this.#skipped.has(key)) this.#env.log('warn', `host-gw: peer ${node} skipped`, { node, reason: key.slice(node.length + 1) });
-    }
-    for (const [key, node] of this.#skipped) {
-      if (!now.has(key)) this.#env.log('info', `host-gw: peer ${node} no longer skipped`, { node, was: key.slice(node.length + 1) });
-    }
-    this.#skipped = now;
+    this.#socket.close();
   }
 }
 

@@ -38,6 +38,7 @@ describe('resolveHostGwConfig', () => {
       promiscMode: false,
       mtu: 1480,
       masqExempt: ['10.244.0.0/16', 'fd00:10:244::/56'],
+      portMappings: [],
       ipam: {
         type: 'podnet-ipam',
         ranges: [[{ subnet: '10.244.3.0/24' }], [{ subnet: 'fd00:10:244:3::/64' }]],

@@ -12,6 +12,7 @@
 // A device recreated in step 1 is empty; step 3 then finds every entry missing and replays them
 // all in the same pass (flannel recreates the device and never replays its peers).
 import { nftBinary } from '@podnet/backend-bridge';
+import { NodeSocket, SkipLog } from '@podnet/backend-host-gw';
 import type { NftRunner } from '@podnet/backend-bridge';
 import type { NodeEnvironment, NodeHalf, NodeHalfFactory, NodeLease, NodeReconcileReport } from '@podnet/core/backend';
 import {
@@ -58,8 +59,8 @@ export class VxlanNodeHalf implements NodeHalf {
   readonly options: VxlanOptions;
   readonly #filter: UnderlayFilter;
   readonly #caches = new PlanCaches();
-  #socket: NetlinkSocket | undefined;
-  #skipped = new Map<string, string>();
+  readonly #socket: NodeSocket;
+  readonly #skips: SkipLog;
 
   constructor(env: NodeEnvironment, deps: VxlanNodeHalfDeps = {}) {
     if (!Number.isInteger(env.underlay.index) || env.underlay.index <= 0) {
@@ -69,6 +70,8 @@ export class VxlanNodeHalf implements NodeHalf {
       throw new TypeError(`vxlan: invalid routeProtocol ${env.routeProtocol}: expected an rtm_protocol from ${FIRST_OWNER_PROTOCOL} to 255`);
     }
     this.#env = env;
+    this.#socket = new NodeSocket(env.netns, RECEIVE_BUFFER);
+    this.#skips = new SkipLog('vxlan', env.log);
     this.options = parseVxlanOptions(env.backend);
     // Refuse an MTU the underlay cannot carry now, not at the first reconcile.
     overlayMtu(env.underlay.mtu, 4, this.options);
@@ -78,7 +81,7 @@ export class VxlanNodeHalf implements NodeHalf {
   async reconcile(local: NodeLease, peers: readonly NodeLease[]): Promise<NodeReconcileReport> {
     const errors: string[] = [];
     const known = knownNodeAddresses(peers.filter((p) => p.node !== local.node));
-    const report = this.#withSocket((sock) => this.#kernel(sock, local, peers, errors));
+    const report = this.#socket.with((sock) => this.#kernel(sock, local, peers, errors));
     try {
       if (await this.#filter.sync(this.options.port, known)) this.#env.log('debug', 'vxlan: underlay filter applied', { nodes4: known[4].length, nodes6: known[6].length });
     } catch (err) {
@@ -126,7 +129,7 @@ export class VxlanNodeHalf implements NodeHalf {
       : undefined;
     const plan = planPeers(local, peers, { vni: this.options.vni, devices, ...(direct ? { direct } : {}) }, this.#caches);
     plan.skipped.unshift(...notHere);
-    this.#logSkipped(plan.skipped);
+    this.#skips.update(plan.skipped);
 
     const indexes = new Set(Object.values(devices).map((d) => d.index));
     const neigh = diffNeighbours(indexes.size > 0 ? listNeighbours(sock) : [], plan.neighbours, indexes);
@@ -220,7 +223,7 @@ export class VxlanNodeHalf implements NodeHalf {
 
   async teardown(): Promise<void> {
     const { routeProtocol } = this.#env;
-    this.#withSocket((sock) => {
+    this.#socket.with((sock) => {
       for (const name of Object.values(DEVICE_NAMES)) removeDevice(sock, name);
       // Direct routes (DirectRouting) and any tunnel route the device removal left: all of ours.
       const result = reconcileRoutes(sock, [], { protocol: routeProtocol });
@@ -237,8 +240,7 @@ export class VxlanNodeHalf implements NodeHalf {
   }
 
   close(): void {
-    this.#socket?.close();
-    this.#socket = undefined;
+    this.#socket.close();
   }
 
   /** Sends `reqs` in one batch; failures become report errors (a delete of a vanished entry is none). */
@@ -253,38 +255,6 @@ export class VxlanNodeHalf implements NodeHalf {
     return done;
   }
 
-  #withSocket<T>(fn: (sock: NetlinkSocket) => T): T {
-    try {
-      return fn(this.#open());
-    } catch (err) {
-      // A dump cut short can leave replies queued: the next pass starts on a fresh socket.
-      this.close();
-      throw err;
-    }
-  }
-
-  #open(): NetlinkSocket {
-    if (this.#socket) return this.#socket;
-    const { netns } = this.#env;
-    if (!netns) {
-      this.#socket = NetlinkSocket.open({ receiveBufferSize: RECEIVE_BUFFER });
-      return this.#socket;
-    }
-    const ns = NetNS.open(netns);
-    try {
-      this.#socket = NetlinkSocket.open({ netns: ns, receiveBufferSize: RECEIVE_BUFFER });
-    } finally {
-      ns.close();
-    }
-    return this.#socket;
-  }
-
-  #logSkipped(skipped: readonly { node: string; reason: string }[]): void {
-    const now = new Map(skipped.map((s) => [`${s.node}\0${s.reason}`, s.node]));
-    for (const [key, node] of now) if (!this.#skipped.has(key)) this.#env.log('warn', `vxlan: peer ${node} skipped`, { node, reason: key.slice(node.length + 1) });
-    for (const [key, node] of this.#skipped) if (!now.has(key)) this.#env.log('info', `vxlan: peer ${node} no longer skipped`, { node, was: key.slice(node.length + 1) });
-    this.#skipped = now;
-  }
 }
 
 /** nft started inside the node's netns (spawn forks on the calling thread, inside NetNS.run). */
