@@ -146,7 +146,8 @@ async function runAgent(options: AgentOptions, log: Logger, deps: AgentDeps, exi
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
       log.warn({ signal }, 'second signal: exiting now');
-      return exit(130);
+      exit(130);
+      return;
     }
     stopping = true;
     log.info({ signal }, 'stopping: routes, rules and the lease stay');

@@ -10,10 +10,3 @@ export function parseDuration(text: string, field: string): number {
   if (ms <= 0) throw new Error(`${field}: "${text}" must be longer than 0`);
   return ms;
 }
-
-export function formatDuration(ms: number): string {
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
-}

@@ -219,5 +219,3 @@ function assertSctp(): void {
     'connection tracking has no SCTP support (CONFIG_NF_CT_PROTO_SCTP; /proc/sys/net/netfilter/nf_conntrack_sctp_timeout_established is missing); use tcp or udp, or a kernel with SCTP conntrack',
   );
 }
-
-export type { TableState };

@@ -102,8 +102,6 @@ export function planHostPorts(req: HostPortRequest): HostPortPlan {
   };
 }
 
-export { describeMapping };
-
 /** `10.1.2.3/24` → `10.1.2.0/24` (the hairpin source range: the pod's whole subnet). */
 export function networkCidr(c: Cidr): string {
   const bytes = parseIp(c.address);

@@ -9,7 +9,6 @@ import { E2E_PREFIX } from './names.ts';
 import { ipamAllocations, type Allocation } from './allocations.ts';
 
 export const REFERENCE_BRIDGE = '/usr/lib/cni/bridge';
-export const REFERENCE_HOST_LOCAL = '/usr/lib/cni/host-local';
 
 /** The executables under test (dist/bin, built by the global setup). */
 export const bin = {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PODNET_ROUTE_PROTOCOL } from '@podnet/core/backend';
 import type { NodeEnvironment, NodeLease } from '@podnet/core/backend';
 import { createNamedNetns, deleteNamedNetns, namedNetnsPath } from '@podnet/core/netns';
-import { HostGwNodeHalf, hostGwNodeHalf } from './node-half.js';
+import { type HostGwNodeHalf, hostGwNodeHalf } from './node-half.js';
 
 const A = `pnh-n${process.pid}-a`;
 const B = `pnh-n${process.pid}-b`;

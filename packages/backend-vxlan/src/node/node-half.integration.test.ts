@@ -9,7 +9,7 @@ import { PODNET_ROUTE_PROTOCOL } from '@podnet/core/backend';
 import type { NodeEnvironment, NodeLease } from '@podnet/core/backend';
 import { createNamedNetns, deleteNamedNetns, namedNetnsPath } from '@podnet/core/netns';
 import { deriveVtepMac } from '../vtep/mac.js';
-import { VxlanNodeHalf, vxlanNodeHalf } from './node-half.js';
+import { type VxlanNodeHalf, vxlanNodeHalf } from './node-half.js';
 
 const P = `pnv-${process.pid}`;
 const R = `${P}-r`;

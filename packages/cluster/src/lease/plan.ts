@@ -77,11 +77,6 @@ export function sameSubnets(a: LeaseSubnets, b: LeaseSubnets): boolean {
   return a.ipv4 === b.ipv4 && a.ipv6 === b.ipv6;
 }
 
-/** True when two leases carry the same content (revision and expiry aside). */
-export function sameContent(a: Lease, b: Lease): boolean {
-  return sameSubnets(a.subnets, b.subnets) && JSON.stringify([a.nodeIps, a.backend]) === JSON.stringify([b.nodeIps, b.backend]);
-}
-
 /**
  * The events that turn view `known` into `live` (by node), for a resync. A lease counts as
  * changed when its revision differs.

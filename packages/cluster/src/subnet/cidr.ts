@@ -68,14 +68,3 @@ export function maskOf(family: Family, prefix: number): bigint {
 export function sizeOf(family: Family, prefix: number): bigint {
   return 1n << BigInt(familyBits(family) - prefix);
 }
-
-export function contains(outer: Cidr, family: Family, value: bigint): boolean {
-  return outer.family === family && (value & maskOf(family, outer.prefix)) === outer.value;
-}
-
-/** The family of a CIDR or address text (by its separator), or undefined. */
-export function familyOf(text: string): Family | undefined {
-  if (text.includes(':')) return 6;
-  if (text.includes('.')) return 4;
-  return undefined;
-}

@@ -24,7 +24,7 @@ const REQUIRED: Record<Command, readonly string[]> = {
 };
 
 /** Container IDs and network names (spec §Configuration). */
-export const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$/;
+export const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 /** The validated environment of one call. Fields a command does not use are absent. */
 export interface CallEnv {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CniError } from './errors.js';
+import type { CniError } from './errors.js';
 import { convertResult, parseResult } from './result.js';
 import { errorOf } from './testing/error-of.js';
 import type { Result } from './types.js';

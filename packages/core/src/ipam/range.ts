@@ -172,11 +172,6 @@ export function assertDisjoint(ranges: readonly Range[]): void {
   }
 }
 
-/** True when `value` lies in one of the set's ranges. */
-export function setContains(set: RangeSet, family: Family, value: bigint): boolean {
-  return family === set.family && set.ranges.some((r) => value >= r.start && value <= r.end);
-}
-
 /** The range of the set whose subnet contains `value` (for the prefix and gateway of a result). */
 export function rangeOf(set: RangeSet, family: Family, value: bigint): Range | undefined {
   if (family !== set.family) return undefined;

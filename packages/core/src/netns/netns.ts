@@ -94,7 +94,7 @@ export class NetNS {
           setns(back, CLONE_NEWNET, 'the previous netns');
         } catch (err) {
           // Continuing would configure the pod's namespace while believing it is the host's.
-          // eslint-disable-next-line no-unsafe-finally
+          // biome-ignore lint/correctness/noUnsafeFinally: the stranded error must replace fn's outcome
           throw new NetnsError('stranded', this.path, `cannot return from netns "${this.path}"; this process must exit`, '', { cause: err });
         }
       }

@@ -71,6 +71,3 @@ export async function createRoutedNode(name: string, fabric: string, port: strin
   await ns.execOk('sh', ['-c', forwarding(ipv6)]);
   return { ns, address: seg.node };
 }
-
-/** The flat segment, for messages. */
-export const FLAT_SEGMENT = `${UNDERLAY.prefix}.0/${UNDERLAY.length}`;

@@ -2,7 +2,7 @@
 // from the node's namespace into it. Every address lives inside namespaces the lab created, so
 // nothing here ever reaches the machine's own network.
 import { runOk } from '../exec.js';
-import { createNetns, Netns } from '../netns.js';
+import { createNetns, type Netns } from '../netns.js';
 
 /** The underlay subnet inside every lab (labs are isolated from each other by their namespaces). */
 export const UNDERLAY = { prefix: '192.168.77', length: 24 } as const;
