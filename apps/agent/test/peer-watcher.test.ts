@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openLeaseStore, parseNetworkConfig } from '@podnet/cluster';
+import { makeLeases, seedLeases } from '@podnet/cluster/testing';
 import type { Lease, LeaseEvent, LeaseStore } from '@podnet/cluster';
 import type { NodeHalf, NodeLease } from '@podnet/core/backend';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -16,7 +17,7 @@ import { captureLogger, eventually } from './support/quiet.js';
 let dir: string;
 let store: LeaseStore;
 let other: LeaseStore;
-let stops: Array<() => Promise<void>> = [];
+const stops: Array<() => Promise<void>> = [];
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pna-watch-'));
@@ -48,7 +49,7 @@ function recordingHalf(): NodeHalf & { calls: Array<{ local: NodeLease; peers: N
 const peer = (node: string, ip = '192.168.60.2'): Promise<Lease> => other.acquire({ node, nodeIps: [ip], backend: { type: 'host-gw' }, ttlMs: 60_000 });
 
 async function setup(debounceMs: number) {
-  const { log } = captureLogger();
+  const { log, lines } = captureLogger();
   const metrics = new AgentMetrics(false);
   const health = new StoreHealth(log, metrics);
   const half = recordingHalf();
@@ -62,7 +63,7 @@ async function setup(debounceMs: number) {
     await r.stop();
     await watcher.stop();
   });
-  return { watcher, reconciler: r, half, self, metrics };
+  return { watcher, reconciler: r, half, self, metrics, lines };
 }
 
 describe('peer watcher + coalesced reconcile (local store)', () => {
@@ -91,6 +92,30 @@ describe('peer watcher + coalesced reconcile (local store)', () => {
     expect(afterStart).toBeGreaterThanOrEqual(1);
     expect(afterStart).toBeLessThan(20);
     expect((await metrics.peers.get()).values[0]?.value).toBe(20);
+  });
+
+  it('a burst of 30 joins is one summary line (per-peer lines at debug); peers() is the same frozen view until a change', async () => {
+    const { watcher, reconciler, half, lines } = await setup(20);
+    await watcher.start();
+    await reconciler.reconcileNow('start');
+    const leases = makeLeases(parseNetworkConfig({ Network: '10.211.0.0/16' }), 30, { firstIndex: 10, prefix: 'pna-burst-' });
+    await seedLeases(other, leases);
+    await eventually('all 30 programmed', () => half.calls.at(-1)?.peers.length === 30);
+    const summary = lines.filter((l) => l.msg === 'peers changed');
+    expect(summary).toHaveLength(1);
+    expect(summary[0]).toMatchObject({ level: 30, joined: 30, changed: 0, left: 0 });
+    const joined = lines.filter((l) => l.msg === 'peer joined');
+    expect(joined).toHaveLength(30);
+    expect(joined.every((l) => l.level === 20)).toBe(true);
+
+    const view = watcher.peers();
+    expect(watcher.peers(), 'no change: the same array').toBe(view);
+    expect(Object.isFrozen(view) && Object.isFrozen(view[0])).toBe(true);
+    await peer('pna-late');
+    await eventually('the late peer', () => watcher.size === 31);
+    expect(watcher.peers()).not.toBe(view);
+    expect(watcher.peers().map((p) => p.node)).toContain('pna-late');
+    expect(lines.filter((l) => l.msg === 'peer joined' && l.peer === 'pna-late' && l.level === 30), 'a single join: at info').toHaveLength(1);
   });
 
   it('a peer that leaves (released) drops out of the next reconcile; our own lease events go to onSelf', async () => {
