@@ -112,4 +112,17 @@ describe('peerRoutes', () => {
     expect(moved).not.toBe(first);
     expect(moved).toEqual({ dst: '10.244.2.0', dstLen: 24, gateway: '192.168.50.3', oif: underlay.index });
   });
+
+  it('a frozen peer lease (as podnetd hands them) is parsed once; its route follows the underlay', () => {
+    const cache = new ParseCache();
+    const p = peer('n1', ['10.244.2.0/24'], ['192.168.50.2']);
+    Object.freeze(p.subnets);
+    Object.freeze(p.nodeIps);
+    Object.freeze(p);
+    expect(cache.peer(p)).toBe(cache.peer(p));
+    const first = peerRoutes(local, [p], underlay, cache).routes[0]!;
+    expect(peerRoutes(local, [p], underlay, cache).routes[0]).toBe(first);
+    const other = { ...underlay, index: underlay.index + 1 };
+    expect(peerRoutes(local, [p], other, cache).routes[0]).toEqual({ ...first, oif: underlay.index + 1 });
+  });
 });

@@ -42,6 +42,20 @@ export class ParseCache {
   #pass = 0;
   readonly #prefixes = new Map<string, { value: Prefix | undefined; pass: number }>();
   readonly #routes = new Map<string, { value: DesiredRoute; pass: number }>();
+  /** Per frozen peer lease object (podnetd hands the same ones every pass): parsed once. */
+  readonly #peers = new WeakMap<NodeLease, ParsedPeer>();
+
+  /** A peer's node addresses and subnets parsed; kept by object when the lease is frozen. */
+  peer(peer: NodeLease): ParsedPeer {
+    const hit = this.#peers.get(peer);
+    if (hit !== undefined) return hit;
+    const parsed: ParsedPeer = {
+      hops: peer.nodeIps.map((ip) => ({ ip, prefix: ip.includes('/') ? undefined : this.get(ip) })),
+      subnets: peer.subnets.map((subnet) => ({ subnet, dst: subnet.includes('/') ? this.get(subnet) : undefined, route: undefined })),
+    };
+    if (Object.isFrozen(peer) && Object.isFrozen(peer.nodeIps) && Object.isFrozen(peer.subnets)) this.#peers.set(peer, parsed);
+    return parsed;
+  }
 
   /** A CIDR (`10.1.0.0/16`) or, without `/`, an address as a full-length prefix. */
   get(text: string): Prefix | undefined {
@@ -78,6 +92,12 @@ export class ParseCache {
   }
 }
 
+/** One peer lease, parsed; `route` remembers the last route made for a subnet (same object next pass). */
+interface ParsedPeer {
+  hops: Array<{ ip: string; prefix: Prefix | undefined }>;
+  subnets: Array<{ subnet: string; dst: Prefix | undefined; route: DesiredRoute | undefined }>;
+}
+
 export function peerRoutes(local: NodeLease, peers: readonly NodeLease[], underlay: Underlay, cache = new ParseCache()): PeerRoutes {
   const connected = underlay.addresses.map((a) => prefixOf(a.address, a.prefixLength));
   const own = new Set(connected.map((p) => p.address));
@@ -86,16 +106,18 @@ export function peerRoutes(local: NodeLease, peers: readonly NodeLease[], underl
   const skipped: Skipped[] = [];
   const claimedBy = new Map<string, string>();
 
-  // By name: which of two peers claiming one subnet wins must not depend on arrival order.
-  const sorted = [...peers].sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+  // By name: which of two peers claiming one subnet wins must not depend on arrival order
+  // (podnetd's peers come sorted: checked in one pass, then not copied and sorted again).
+  const sorted = isSortedByNode(peers) ? peers : [...peers].sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
   for (const peer of sorted) {
     if (peer.node === local.node) {
       skipped.push({ node: peer.node, reason: 'is this node (its own lease among the peers)' });
       continue;
     }
-    const hops = peer.nodeIps.map((ip) => ({ ip, prefix: ip.includes('/') ? undefined : cache.get(ip) }));
-    for (const subnet of peer.subnets) {
-      const dst = subnet.includes('/') ? cache.get(subnet) : undefined;
+    const parsed = cache.peer(peer);
+    const hops = parsed.hops;
+    for (const entry of parsed.subnets) {
+      const { subnet, dst } = entry;
       const skip = (reason: string): void => {
         skipped.push({ node: peer.node, reason: `subnet ${subnet}: ${reason}` });
       };
@@ -136,10 +158,18 @@ export function peerRoutes(local: NodeLease, peers: readonly NodeLease[], underl
         continue;
       }
       claimedBy.set(dst.text, peer.node);
-      routes.push(cache.route(dst.address, dst.length, onLink.prefix!.address, underlay.index));
+      const gateway = onLink.prefix!.address;
+      if (entry.route === undefined || entry.route.gateway !== gateway || entry.route.oif !== underlay.index) {
+        entry.route = cache.route(dst.address, dst.length, gateway, underlay.index);
+      }
+      routes.push(entry.route);
     }
   }
   cache.rotate();
   return { routes, skipped };
 }
 
+function isSortedByNode(peers: readonly NodeLease[]): boolean {
+  for (let i = 1; i < peers.length; i++) if (peers[i - 1]!.node > peers[i]!.node) return false;
+  return true;
+}

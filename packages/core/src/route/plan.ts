@@ -46,43 +46,50 @@ function normalised(d: DesiredRoute, protocol: number, table: number | undefined
  */
 export function planRouteChanges(desired: readonly DesiredRoute[], current: readonly Route[], options: RoutePlanOptions): RoutePlan {
   const { protocol, table } = options;
-  const want = new Map<string, NormalRoute>();
+  // Wanted key → its index in `wants`; per wanted route, the first of ours and the first
+  // foreign route the kernel holds under its key. One pass over the dump, no map of the dump.
+  const index = new Map<string, number>();
+  const wants: NormalRoute[] = [];
   for (const d of desired) {
     const { route: n, key } = normalised(d, protocol, table);
     if (table !== undefined && n.table !== table) {
       throw new TypeError(`desired route ${n.dst}/${n.dstLen} is in table ${n.table}, outside the reconciled table ${table}`);
     }
-    if (want.has(key)) throw new TypeError(`desired routes list ${n.dst}/${n.dstLen} (table ${n.table}, metric ${n.priority}) twice`);
-    want.set(key, n);
+    if (index.has(key)) throw new TypeError(`desired routes list ${n.dst}/${n.dstLen} (table ${n.table}, metric ${n.priority}) twice`);
+    index.set(key, wants.length);
+    wants.push(n);
   }
-
-  const have = new Map<string, Route[]>();
-  for (const c of current) {
-    if (table !== undefined && c.table !== table) continue;
-    const key = routeKey(c);
-    const list = have.get(key);
-    if (list) list.push(c);
-    else have.set(key, [c]);
-  }
+  const ours: Array<Route | undefined> = new Array(wants.length);
+  const foreign: Array<Route | undefined> = new Array(wants.length);
 
   const plan: RoutePlan = { add: [], replace: [], del: [], conflicts: [] };
-  for (const [key, w] of want) {
-    const here = have.get(key) ?? [];
-    const ours = here.find((c) => c.protocol === protocol);
-    const foreign = here.find((c) => c.protocol !== protocol);
-    if (ours) {
-      if (!routeMatches(w, ours)) plan.replace.push({ want: w, have: ours });
-    } else if (foreign) {
-      plan.conflicts.push({ want: w, have: foreign });
+  for (const c of current) {
+    if (table !== undefined && c.table !== table) continue;
+    const i = index.get(routeKey(c));
+    const mine = c.protocol === protocol;
+    if (i === undefined) {
+      // Ours but not wanted.
+      if (mine) plan.del.push(c);
+    } else if (mine) {
+      // Under a wanted key the first of ours is kept (or replaced); any other of ours there
+      // (left by an older version or by hand) goes.
+      if (ours[i] === undefined) ours[i] = c;
+      else plan.del.push(c);
+    } else if (foreign[i] === undefined) {
+      foreign[i] = c;
+    }
+  }
+  for (let i = 0; i < wants.length; i++) {
+    const w = wants[i]!;
+    const here = ours[i];
+    const other = foreign[i];
+    if (here) {
+      if (!routeMatches(w, here)) plan.replace.push({ want: w, have: here });
+    } else if (other) {
+      plan.conflicts.push({ want: w, have: other });
     } else {
       plan.add.push(w);
     }
-  }
-  for (const [key, list] of have) {
-    const ours = list.filter((c) => c.protocol === protocol);
-    // Ours but not wanted; under a wanted key, the first one is kept (or replaced) and any
-    // other of ours there (left by an older version or by hand) goes.
-    plan.del.push(...(want.has(key) ? ours.slice(1) : ours));
   }
   return plan;
 }
