@@ -14,6 +14,12 @@ export class AgentMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],
   });
+  readonly reconcileCpu = new Counter({
+    name: 'podnetd_reconcile_cpu_seconds_total',
+    help: 'Process CPU (user + system, every thread) spent inside reconciles of the data plane',
+    labelNames: ['trigger'] as const,
+    registers: [this.registry],
+  });
   readonly reconcileChanges = new Counter({ name: 'podnetd_reconcile_changes_total', help: 'Kernel changes made by reconciles (drift repaired, peers added or removed)', registers: [this.registry] });
   readonly reconcileErrors = new Counter({ name: 'podnetd_reconcile_errors_total', help: 'Reconciles that failed, plus changes the kernel refused', registers: [this.registry] });
   readonly leaseExpiry = new Gauge({ name: 'podnetd_lease_expiry_timestamp_seconds', help: 'When the node lease expires unless renewed (Unix time)', registers: [this.registry] });

@@ -116,11 +116,14 @@ export class Reconciler {
     }
     const peers = this.peers();
     const started = performance.now();
+    const cpu = process.cpuUsage();
     const at = new Date().toISOString();
     try {
       const report = await this.half.reconcile(local, peers);
       const durationMs = performance.now() - started;
       this.metrics.reconcileDuration.observe({ trigger }, durationMs / 1000);
+      const used = process.cpuUsage(cpu);
+      this.metrics.reconcileCpu.inc({ trigger }, (used.user + used.system) / 1e6);
       this.metrics.routesProgrammed.set(report.programmed);
       this.metrics.peersSkipped.set(report.skipped.length);
       this.metrics.peers.set(peers.length);

@@ -3,7 +3,7 @@
 // counters from /proc (CPU ticks, RSS).
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -89,6 +89,25 @@ export class Podnetd {
     const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return Number(fields[11]) + Number(fields[12]);
+  }
+
+  /** utime + stime per thread name (main thread "node", V8's workers, libuv's pool "libuv-worker"). */
+  threadTicks(): Map<string, { user: number; sys: number }> {
+    const out = new Map<string, { user: number; sys: number }>();
+    for (const task of readdirSync(`/proc/${this.pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${this.pid}/task/${task}/stat`, 'utf8');
+        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const t = out.get(name) ?? { user: 0, sys: 0 };
+        t.user += Number(fields[11]);
+        t.sys += Number(fields[12]);
+        out.set(name, t);
+      } catch {
+        // the thread ended
+      }
+    }
+    return out;
   }
 
   /** VmRSS and VmHWM (peak) in MB. */
