@@ -96,6 +96,8 @@ describe('nx g @podnet/generators:backend', { timeout: 240_000 }, () => {
     expect(JSON.parse(read('apps/cni/project.json')).targets.build.configurations[NAME]).toEqual({ executables: `podnet-${NAME}` });
     expect(JSON.parse(read('apps/agent/package.json')).dependencies[`@podnet/backend-${NAME}`]).toBe('workspace:*');
     expect(read('apps/agent/src/backends.ts')).toContain(`'${NAME}': async () => (await import('@podnet/backend-${NAME}')).backend.node,`);
+    expect(read('apps/agent/src/cni-service.ts')).toContain(`import { createPngGenPodHalf } from '@podnet/backend-${NAME}';`);
+    expect(read('apps/agent/src/cni-service.ts')).toContain(`'${NAME}': createPngGenPodHalf(shared),`);
     expect(read('tools/lab/src/cluster/state.ts')).toMatch(new RegExp(`export type LabBackend = .*\\| '${NAME}';`));
     expect(read('tools/lab/src/cluster/backends.ts')).toContain(`type: 'podnet-${NAME}'`);
     expect(read(`.changeset/backend-${NAME}.md`)).toContain(`"@podnet/backend-${NAME}": minor`);
@@ -106,7 +108,7 @@ describe('nx g @podnet/generators:backend', { timeout: 240_000 }, () => {
   it('the result passes lint and the format check, builds and typechecks (and so do the files the wiring edited)', () => {
     ok('pnpm', ['install', '--offline', '--no-frozen-lockfile', '--reporter=silent']);
     const biome = path.join(copy, 'node_modules/.bin/biome');
-    ok(biome, ['lint', '--error-on-warnings', PKG, 'apps/agent/src/backends.ts', 'tools/lab/src/cluster/backends.ts']);
+    ok(biome, ['lint', '--error-on-warnings', PKG, 'apps/agent/src/backends.ts', 'apps/agent/src/cni-service.ts', 'tools/lab/src/cluster/backends.ts']);
     ok(biome, ['format', PKG, 'apps/cni/project.json', 'apps/cni/package.json', 'apps/agent/package.json']);
     const built = nx('run-many', '-p', `@podnet/backend-${NAME}`, '-t', 'build', 'typecheck', '--excludeTaskDependencies', '--outputStyle=stream');
     expect(built.code, built.out).toBe(0);

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import devkit from '@nx/devkit';
-import { appendToBlock, objectKey, sortedDependencies } from './wiring.js';
+import { appendToBlock, insertImport, objectKey, sortedDependencies } from './wiring.js';
 import { validateBackendName } from './name.js';
 
 const { generateFiles, joinPathFragments, readJson, updateJson } = devkit;
@@ -73,6 +73,18 @@ export default async function backendGenerator(tree, options) {
       'export const BACKENDS: BackendRegistry = {',
       `  ${objectKey(name)}: async () => (await import('${packageName}')).backend.node,`,
       registry,
+    ),
+  );
+
+  // podnetd's thick mode serves the executables' calls itself: the same pod half, with its held stores.
+  const service = 'apps/agent/src/cni-service.ts';
+  tree.write(
+    service,
+    appendToBlock(
+      insertImport(read(tree, service), `import { create${pascal}PodHalf } from '${packageName}';`, service),
+      'const plugins: Record<string, Plugin> = {',
+      `      ${objectKey(name)}: create${pascal}PodHalf(shared),`,
+      service,
     ),
   );
 

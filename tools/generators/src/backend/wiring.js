@@ -22,6 +22,18 @@ export function appendToBlock(text, opener, entry, file, options = {}) {
   return `${text.slice(0, close)}${comma}\n${entry.replace(/\n$/, '')}${text.slice(close)}`;
 }
 
+/**
+ * `text` with `line` after its last `import … from '@podnet/backend-…';` line.
+ * @param {string} text @param {string} line @param {string} file
+ */
+export function insertImport(text, line, file) {
+  const imports = [...text.matchAll(/^import [^;]* from '@podnet\/backend-[^']+';$/gm)];
+  const last = imports[imports.length - 1];
+  if (last === undefined) throw new Error(`backend generator: ${file}: no "import … from '@podnet/backend-…';" line to add the backend's import after`);
+  const at = last.index + last[0].length;
+  return `${text.slice(0, at)}\n${line}${text.slice(at)}`;
+}
+
 /** An object key as the formatter writes it: quoted only when it is not an identifier. @param {string} name */
 export function objectKey(name) {
   return /^[A-Za-z_$][\w$]*$/.test(name) ? name : `'${name}'`;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { validateBackendName } from './name.js';
-import { appendToBlock, objectKey, sortedDependencies } from './wiring.js';
+import { appendToBlock, insertImport, objectKey, sortedDependencies } from './wiring.js';
 
 describe('validateBackendName', () => {
   const none = () => false;
@@ -41,6 +41,18 @@ describe('appendToBlock', () => {
     expect(() => appendToBlock('const Z = {};', 'const X = {', '  d: 3,', 'apps/agent/src/backends.ts')).toThrow(
       /apps\/agent\/src\/backends.ts: cannot find "const X = \{"/,
     );
+  });
+});
+
+describe('insertImport', () => {
+  it('adds the import after the last backend import', () => {
+    const text = "import { a } from '@podnet/backend-bridge';\nimport { b } from '@podnet/backend-vxlan';\nimport type { P } from '@podnet/core/cni';\n";
+    expect(insertImport(text, "import { c } from '@podnet/backend-ipip';", 'x.ts')).toBe(
+      "import { a } from '@podnet/backend-bridge';\nimport { b } from '@podnet/backend-vxlan';\nimport { c } from '@podnet/backend-ipip';\nimport type { P } from '@podnet/core/cni';\n",
+    );
+  });
+  it('names the file when there is no backend import', () => {
+    expect(() => insertImport("import x from 'y';\n", 'import z;', 'apps/agent/src/cni-service.ts')).toThrow(/apps\/agent\/src\/cni-service.ts: no "import/);
   });
 });
 
