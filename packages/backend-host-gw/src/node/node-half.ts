@@ -4,7 +4,7 @@
 // maps, and one netlink batch for whatever changed (nothing at steady state).
 import type { NodeEnvironment, NodeHalf, NodeHalfFactory, NodeLease, NodeReconcileReport } from '@podnet/core/backend';
 import { RT_TABLE_MAIN, listAddresses, routeWhat } from '@podnet/core/netlink';
-import { reconcileRoutes } from '@podnet/core/route';
+import { RouteReconcileMemo, reconcileRoutes } from '@podnet/core/route';
 import { NodeSocket, SkipLog } from './node-socket.js';
 import { ParseCache, peerRoutes } from './routes.js';
 
@@ -18,6 +18,8 @@ export class HostGwNodeHalf implements NodeHalf {
   /** Each skipped peer is logged when the problem starts and when it ends. */
   readonly #skips: SkipLog;
   readonly #parsed = new ParseCache();
+  /** The last no-change pass: a periodic pass that finds the kernel as it was plans nothing. */
+  readonly #routes = new RouteReconcileMemo();
 
   constructor(env: NodeEnvironment) {
     const { underlay, routeProtocol } = env;
@@ -40,7 +42,7 @@ export class HostGwNodeHalf implements NodeHalf {
       const addresses = listAddresses(sock, { index: underlay.index }).filter((a) => !a.dadFailed);
       const { routes, skipped } = peerRoutes(local, peers, { name: underlay.name, index: underlay.index, addresses }, this.#parsed);
       this.#skips.update(skipped);
-      const result = reconcileRoutes(sock, routes, { protocol: routeProtocol, table: RT_TABLE_MAIN });
+      const result = reconcileRoutes(sock, routes, { protocol: routeProtocol, table: RT_TABLE_MAIN }, this.#routes);
       const errors = [
         ...result.failed.map((f) => f.error.message),
         ...result.conflicts.map(

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetNS, createNamedNetns, deleteNamedNetns } from '../netns/index.js';
 import { NetlinkSocket, addressAdd, getLink, linkSet, vethAdd } from '../netlink/index.js';
-import { reconcileRoutes } from './index.js';
+import { RouteReconcileMemo, reconcileRoutes } from './index.js';
 import type { DesiredRoute } from './index.js';
 
 const NS = `pnt-k-r${process.pid}`;
@@ -84,5 +84,31 @@ describe('reconcileRoutes', () => {
     expect(res.failed.map((f) => [f.route.dst, f.error.code])).toEqual([['10.70.0.0', 'ENETUNREACH']]);
     expect(res.added.map((r) => r.dst)).toEqual(['10.71.0.0']);
     expect(routes().filter((r) => r.endsWith(` ${OURS}`))).toEqual([`10.71.0.0/24 via 192.168.50.7 ${OURS}`]);
+  });
+
+  it('with a memo: a pass finding the kernel as the last no-change pass left it returns that result; any drift is seen', () => {
+    const memo = new RouteReconcileMemo();
+    const desired: DesiredRoute[] = [
+      Object.freeze({ dst: '10.80.0.0', dstLen: 24, gateway: '192.168.50.8' }),
+      Object.freeze({ dst: '10.81.0.0', dstLen: 24, gateway: '192.168.50.9' }),
+    ];
+    const options = { protocol: OURS, table: 254 };
+    const first = reconcileRoutes(sock, desired, options, memo);
+    expect(first.added.map((r) => r.dst)).toEqual(['10.80.0.0', '10.81.0.0']);
+    expect(first.deleted.map((r) => r.dst)).toEqual(['10.71.0.0']); // left by the test before
+    const quiet = reconcileRoutes(sock, desired, options, memo);
+    expect([quiet.added, quiet.replaced, quiet.deleted, quiet.failed]).toEqual([[], [], [], []]);
+    expect(reconcileRoutes(sock, [...desired], options, memo), 'same kernel, same route objects: the kept result').toBe(quiet);
+
+    ip('route', 'replace', '10.81.0.0/24', 'via', '192.168.50.7', 'proto', String(OURS)); // drift by hand
+    const repaired = reconcileRoutes(sock, desired, options, memo);
+    expect(repaired.replaced.map((r) => r.dst)).toEqual(['10.81.0.0']);
+    expect(routes()).toContain(`10.81.0.0/24 via 192.168.50.9 ${OURS}`);
+
+    const again = reconcileRoutes(sock, desired, options, memo);
+    expect(again).not.toBe(quiet);
+    expect(reconcileRoutes(sock, [{ dst: '10.80.0.0', dstLen: 24, gateway: '192.168.50.8' }, desired[1]!], options, memo), 'a route object that may change: planned afresh').not.toBe(again);
+    const fewer = reconcileRoutes(sock, desired.slice(0, 1), options, memo);
+    expect(fewer.deleted.map((r) => r.dst), 'other desired routes: planned afresh').toEqual(['10.81.0.0']);
   });
 });
