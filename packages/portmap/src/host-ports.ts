@@ -13,7 +13,6 @@ import { planHostPorts } from './plan.js';
 import type { Element, HostPortPlan, HostPortRequest } from './plan.js';
 import { DEFAULT_STATE_DIR, hasRecord, readRecord, readRecords, recordDir, removeRecord, writeRecord } from './state.js';
 import { applyAdd, dropTableLines, HOSTPORT_TABLE, HostPortTable, profileRules, recordRemovalLines, removeLines } from './table.js';
-import type { TableState } from './table.js';
 
 export interface HostPortsLog {
   warn(msg: string): void;

@@ -2,7 +2,6 @@
 import { formatIp, parseIp, tryParseCidr } from '@podnet/core/netlink';
 import type { Cidr } from '@podnet/core/netlink';
 import { CniError, ErrorCode } from '@podnet/core/cni';
-import { describeMapping } from './mapping.js';
 import type { PortMapping } from './mapping.js';
 import { attachmentPart, fnv1a64, ownerComment } from './owner.js';
 import type { Attachment } from './owner.js';

@@ -16,7 +16,7 @@ import { NodeSocket, SkipLog } from '@podnet/backend-host-gw';
 import type { NftRunner } from '@podnet/backend-bridge';
 import type { NodeEnvironment, NodeHalf, NodeHalfFactory, NodeLease, NodeReconcileReport } from '@podnet/core/backend';
 import {
-  NetlinkSocket,
+  type NetlinkSocket,
   RT_TABLE_MAIN,
   fdbDel,
   fdbReplace,

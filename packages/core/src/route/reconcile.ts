@@ -49,7 +49,10 @@ export class RouteReconcileMemo {
 
   keep(desired: readonly DesiredRoute[], options: RoutePlanOptions, dump: readonly NlMessage[], result: RouteReconcileResult): void {
     // A desired route the caller may still change cannot be compared by identity.
-    if (!desired.every((d) => Object.isFrozen(d))) return this.forget();
+    if (!desired.every((d) => Object.isFrozen(d))) {
+      this.forget();
+      return;
+    }
     this.#desired = [...desired];
     this.#options = optionsKey(options);
     this.#dump = dump;

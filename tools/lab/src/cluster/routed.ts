@@ -11,7 +11,7 @@
 // A routed lab can be dual-stack (`ipv6`): each segment also gets fd00:77:<100+k>::/64.
 import { runOk } from '../exec.js';
 import { createNetns, Netns } from '../netns.js';
-import { FABRIC_ADDRESS, NODE_UNDERLAY, UNDERLAY } from './topology.js';
+import { FABRIC_ADDRESS, NODE_UNDERLAY } from './topology.js';
 
 export type LabTopology = 'flat' | 'routed' | 'mixed';
 
