@@ -17,6 +17,8 @@ const NAME = 'png-gen';
 const PKG = `packages/backend-${NAME}`;
 
 let copy: string;
+/** The workspace's pnpm store: the copy installs from it, offline (a copy on another disk would get a store of its own). */
+let store: string;
 
 /** The environment of a command run in the copy: none of this run's npm/nx task variables. */
 function env(): NodeJS.ProcessEnv {
@@ -41,6 +43,7 @@ const read = (file: string) => readFileSync(path.join(copy, file), 'utf8');
 
 beforeAll(() => {
   copy = mkdtempSync(path.join(tmpdir(), 'png-gen-'));
+  store = ok('pnpm', ['store', 'path'], repoRoot).trim();
   // Tracked and untracked-but-not-ignored files: the tree a contributor has, without build output.
   const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: repoRoot, encoding: 'utf8' })
     .split('\0')
@@ -53,7 +56,7 @@ beforeAll(() => {
   ok('git', ['init', '-q']);
   ok('git', ['add', '-A']);
   ok('git', ['-c', 'user.name=png', '-c', 'user.email=png@localhost', 'commit', '-q', '--no-verify', '-m', 'copy']);
-  ok('pnpm', ['install', '--offline', '--no-frozen-lockfile', '--reporter=silent']);
+  ok('pnpm', ['install', '--offline', '--no-frozen-lockfile', '--reporter=silent', '--store-dir', store]);
 }, 300_000);
 
 afterAll(() => {
@@ -106,7 +109,7 @@ describe('nx g @podnet/generators:backend', { timeout: 240_000 }, () => {
   });
 
   it('the result passes lint and the format check, builds and typechecks (and so do the files the wiring edited)', () => {
-    ok('pnpm', ['install', '--offline', '--no-frozen-lockfile', '--reporter=silent']);
+    ok('pnpm', ['install', '--offline', '--no-frozen-lockfile', '--reporter=silent', '--store-dir', store]);
     const biome = path.join(copy, 'node_modules/.bin/biome');
     ok(biome, ['lint', '--error-on-warnings', PKG, 'apps/agent/src/backends.ts', 'apps/agent/src/cni-service.ts', 'tools/lab/src/cluster/backends.ts']);
     ok(biome, ['format', PKG, 'apps/cni/project.json', 'apps/cni/package.json', 'apps/agent/package.json']);
