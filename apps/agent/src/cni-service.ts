@@ -8,7 +8,7 @@
 // Independent of the lease machinery: `podnetd serve-cni` runs it alone for a single-node bridge
 // network, `podnetd run --cni-socket` beside the agent.
 import type { BridgePodHalfOptions, NftRunner } from '@podnet/backend-bridge';
-import { LinkReaper, createBridgePodHalf, nftLibrary } from '@podnet/backend-bridge';
+import { LinkReaper, createBridgePodHalf, deleteGroupInChild, nftLibrary } from '@podnet/backend-bridge';
 import { createHostGwPodHalf } from '@podnet/backend-host-gw';
 import { createVxlanPodHalf } from '@podnet/backend-vxlan';
 import type { Plugin } from '@podnet/core/cni';
@@ -40,7 +40,8 @@ export class CniService {
     const nft: NftRunner | undefined = nftLibrary();
     const shared: BridgePodHalfOptions = {
       builtinIpam: createIpamPlugin({ provider: stores }),
-      linkReaper: new LinkReaper(conn),
+      // The kernel's wait for a deletion happens in an `ip` child, not on the thread serving calls.
+      linkReaper: new LinkReaper(conn, { deleteGroup: deleteGroupInChild() }),
       ...(nft ? { nft } : {}),
     };
     const plugins: Record<string, Plugin> = {

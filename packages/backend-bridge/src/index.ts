@@ -25,6 +25,7 @@ export type { VethOwner, VethOwnership } from './host-veth.js';
 export { Masquerade, masqTableName, ownerComment } from './masquerade.js';
 export type { MasqEntry, MasqOwner } from './masquerade.js';
 export { nftBinary, nftLibrary, nftRunner } from './nft.js';
-export { LinkReaper, REAP_GROUP } from './link-reaper.js';
+export { LinkReaper, REAP_GROUP, deleteGroupInChild } from './link-reaper.js';
+export type { GroupDeleter, LinkReaperOptions } from './link-reaper.js';
 export type { Enter, NftRunner } from './nft.js';
 export { BUILTIN_IPAM_TYPE } from './ipam.js';

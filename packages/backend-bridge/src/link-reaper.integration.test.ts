@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetlinkSocket, getLink } from '@podnet/core/netlink';
 import { NetNS, createNamedNetns, deleteNamedNetns } from '@podnet/core/netns';
-import { LinkReaper, REAP_GROUP } from './link-reaper.js';
+import { LinkReaper, REAP_GROUP, deleteGroupInChild } from './link-reaper.js';
 
 const NS = `pnt-reap${process.pid}`;
 let netns: NetNS;
@@ -52,5 +52,17 @@ describe('LinkReaper', () => {
     expect(reaper.flushes).toBe(2);
     expect(getLink(conn, 'rpb')).toBeUndefined();
     expect(REAP_GROUP).toBeGreaterThan(0);
+  });
+
+  it('with the deletion in a child process: calls made during a flush go into the next one', async () => {
+    const reaper = new LinkReaper(conn, { deleteGroup: deleteGroupInChild(['-n', NS]) });
+    const first = [veth('rc1'), veth('rc2')].map((i) => reaper.delete(i));
+    // Let the first flush start, then ask for more while it runs.
+    await new Promise((r) => setImmediate(r));
+    const second = [veth('rc3'), veth('rc4'), veth('rc5')].map((i) => reaper.delete(i));
+    await Promise.all([...first, ...second]);
+    for (const n of ['rc1', 'rc2', 'rc3', 'rc4', 'rc5']) expect(getLink(conn, n)).toBeUndefined();
+    expect(reaper.flushes).toBeLessThanOrEqual(2);
+    await reaper.delete(999_998);
   });
 });
