@@ -59,8 +59,11 @@ beforeAll(() => {
   project = path.join(work, 'consumer');
   mkdirSync(project);
   writeFileSync(path.join(project, 'package.json'), `${JSON.stringify({ name: 'png-consumer', private: true, type: 'module' }, null, 2)}\n`);
-  // All at once: the tarballs depend on each other by version, which no registry has.
-  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs.values()], project);
+  // All at once: the tarballs depend on each other by version, which no registry has. Node's types
+  // (the workspace's version) for the TypeScript consumer below.
+  const rootManifest = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+  const nodeTypes = `@types/node@${rootManifest.devDependencies['@types/node']}`;
+  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs.values(), nodeTypes], project);
 }, 300_000);
 
 afterAll(() => {
@@ -103,6 +106,17 @@ describe('packed packages installed with npm outside the workspace', () => {
     expect(r['a']).not.toBe(r['b']);
     expect(r['listed']).toEqual([`png-a ${r['a']}`, `png-b ${r['b']}`]);
     expect(r['after']).toEqual(['png-b']);
+  });
+
+  it('a strict TypeScript consumer typechecks against the published declarations (skipLibCheck off)', () => {
+    copyFileSync(path.join(fixtures, 'consumer.ts'), path.join(project, 'consumer.ts'));
+    const tsconfig = {
+      compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: false, types: ['node'] },
+      include: ['consumer.ts'],
+    };
+    writeFileSync(path.join(project, 'tsconfig.json'), JSON.stringify(tsconfig));
+    // The workspace's compiler, on the consumer's node_modules only (no paths, no @podnet/source condition).
+    expect(run(path.join(repoRoot, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], project)).toBe('');
   });
 
   it('every published export subpath loads in Node without the @podnet/source condition', () => {
