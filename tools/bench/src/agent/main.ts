@@ -101,7 +101,7 @@ function periodicMetrics(ns: string): { count: number; sum: number; cpu: number 
   return { count: value('podnetd_reconcile_duration_seconds_count'), sum: value('podnetd_reconcile_duration_seconds_sum'), cpu: value('podnetd_reconcile_cpu_seconds_total') };
 }
 
-/** The same routes by one `ip -batch` (process start included), then flushed. */
+/** The same routes by one `ip -batch` (process start included) into a node netns of the same make. */
 function floorOnce(ns: string, leases: readonly SeedLease[]): number {
   const lines = leases.map((l) => `route add ${l.subnets.ipv4} via ${l.nodeIps[0]} dev eth0 proto ${PODNET_ROUTE_PROTOCOL}`);
   const start = performance.now();
@@ -189,7 +189,15 @@ async function convergenceRun(kind: 'local' | 'etcd', count: number, seeder: str
       .filter((l) => l.subnets.ipv4 !== own)
       .slice(0, count);
 
-    const floorMs = floorOnce(ns, leases);
+    // The floor in a netns of its own: podnetd's periodic pass would delete routes of its
+    // protocol it does not want while they are being counted.
+    const floorNs = nodeNetns('f');
+    let floorMs: number;
+    try {
+      floorMs = floorOnce(floorNs, leases);
+    } finally {
+      dropNetns(floorNs);
+    }
 
     const done = agent.next((l) => l.msg === 'reconciled' && l.programmed === count, 120_000, `reconciled with ${count} programmed`);
     const firstLine = agent.lines.length;
