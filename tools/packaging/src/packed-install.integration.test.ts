@@ -82,7 +82,11 @@ describe('packed packages installed with npm outside the workspace', () => {
         files.filter((f) => f.endsWith('.test.ts') || f.endsWith('.test.js')),
         `${name} publishes tests`,
       ).toEqual([]);
-      const manifest = JSON.parse(readFileSync(path.join(project, 'node_modules', name, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+      const manifest = JSON.parse(readFileSync(path.join(project, 'node_modules', name, 'package.json'), 'utf8')) as {
+        dependencies?: Record<string, string>;
+        engines?: { node?: string };
+      };
+      expect(manifest.engines?.node, `${name} engines.node`).toMatch(/>=20/);
       for (const [dep, range] of Object.entries(manifest.dependencies ?? {})) expect(range, `${name} → ${dep}`).not.toMatch(/^workspace:/);
     }
   });
