@@ -143,7 +143,7 @@ export default async function backendGenerator(tree, options) {
     if (!options.skipInstall) execFileSync('pnpm', ['install'], { cwd: workspace, stdio: 'inherit' });
     console.log(
       `\n${packageName} is in ${root}. Next: implement peerRoutes() in ${root}/src/node/routes.ts (its tests say what is missing):\n` +
-        `  pnpm --filter ${packageName} test\n  npx nx run cni-app:build:${name}\n  pnpm --filter @podnet/lab run lab up --backend ${name}\n`,
+        `  pnpm --filter ${packageName} test\n  npx nx run cni-app:build:${name}\n  pnpm --filter @podnet/lab run lab -- up --backend ${name}\n`,
     );
   };
 }
