@@ -80,17 +80,30 @@ export interface RouteSpec {
 }
 
 export function routeAdd(r: RouteSpec): NlRequest {
-  return { type: RTM_NEWROUTE, flags: NLM_F_CREATE | NLM_F_EXCL, body: encodeRoute(r, false), what: routeWhat(r) };
+  return routeRequest(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, r, false);
 }
 
 /** Adds, or replaces the route with the same destination (and metric, table). */
 export function routeReplace(r: RouteSpec): NlRequest {
-  return { type: RTM_NEWROUTE, flags: NLM_F_CREATE | NLM_F_REPLACE, body: encodeRoute(r, false), what: routeWhat(r) };
+  return routeRequest(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, r, false);
 }
 
 /** Deletes the route matching the fields given (unset fields match anything). */
 export function routeDel(r: RouteSpec): NlRequest {
-  return { type: RTM_DELROUTE, flags: 0, body: encodeRoute(r, true), what: routeWhat(r) };
+  return routeRequest(RTM_DELROUTE, 0, r, true);
+}
+
+/** `what` is only read when a request fails: written out then, not for each of 5,000 adds. */
+function routeRequest(type: number, flags: number, r: RouteSpec, forDelete: boolean): NlRequest {
+  const body = encodeRoute(r, forDelete);
+  return {
+    type,
+    flags,
+    body,
+    get what(): string {
+      return routeWhat(r);
+    },
+  };
 }
 
 export interface RouteFilter {

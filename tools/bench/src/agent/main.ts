@@ -236,6 +236,12 @@ async function convergenceRun(kind: 'local' | 'etcd', count: number, seeder: str
     const after = periodicMetrics(ns);
     const passCount = after.count - before.count;
     if (passCount < 1) throw new Error('no periodic pass in the CPU window');
+    if (process.argv.includes('--heap-snapshot')) process.kill(agent.pid, 'SIGUSR2'); // with --node-flags --heapsnapshot-signal=SIGUSR2
+    if (VERBOSE) {
+      const text = exec(ns, 'curl', '-sf', 'http://127.0.0.1:9808/metrics');
+      const mbOf = (name: string): string => (Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20).toFixed(1);
+      console.log(`    heap used ${mbOf('podnetd_nodejs_heap_size_used_bytes')} MB of ${mbOf('podnetd_nodejs_heap_size_total_bytes')}, external ${mbOf('podnetd_nodejs_external_memory_bytes')} MB`);
+    }
     if (VERBOSE) console.log(`    CPU window: ${passCount} periodic passes, ${ticks * 10} ms; by thread (user+sys ms): ${threads.join(', ')}`);
     if (agent.lines.some((l) => l.seenAt > last.seenAt && l.msg === 'reconciled' && Number(l.changes) > 0)) throw new Error('a periodic pass changed routes at steady state');
     const { rssMb, peakMb } = agent.memory();
