@@ -3,6 +3,7 @@
 // would block, very long names, huge and deeply nested input, a second ADD of a live attachment
 // into another netns, and a hand-made link that carries podnet's host-veth name.
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { addresses, cniError, cniOk, link, links, type LabPod } from '@podnet/lab';
@@ -74,6 +75,8 @@ describe('ADD racing DEL of the same container (finding 1)', () => {
     expect(seen.has(r.ips[0]!.address.split('/')[0]!)).toBe(false);
     for (const pod of [...pods, fresh]) cniOk(await e.call(pod, 'DEL', cfg), `DEL ${pod.name}`);
     expect(await ipamAllocations(e.dataDir, e.network)).toEqual([]);
+    // The call locks exist only while calls run: nothing of them is left.
+    expect(existsSync(`/run/podnet/attachments/${networkDigest(e.network)}`)).toBe(false);
     expect(attached).toBeGreaterThanOrEqual(0);
   });
 

@@ -8,7 +8,7 @@ import { buildResult, planAddressing } from './addressing.js';
 import { enableForwarding, ensureBridge, ensureGatewayAddresses, removeBridgeIfUnused, removeBridgeAddresses } from './bridge-device.js';
 import type { BridgePodHalfOptions } from './context.js';
 import { openCall, openPod } from './context.js';
-import { DEFAULT_LOCK_DIR, lockAttachment } from './attachment-lock.js';
+import { DEFAULT_LOCK_DIR, RELEASE, lockAttachment } from './attachment-lock.js';
 import { configureHostPort, deleteOwnedHostVeth, hostVethConflict } from './host-port.js';
 import { hostVethName, ownerAlias } from './host-veth.js';
 import { configurePod, createPodVeth, ensureIfnameFree } from './pod-interface.js';
@@ -24,7 +24,6 @@ export async function add(options: BridgePodHalfOptions, args: CmdArgs): Promise
   let pod: PodSide | undefined;
   let lock: HeldLock | undefined;
   const undo = new UndoList();
-  let done = false;
   try {
     lock = await lockAttachment(options.lockDir ?? DEFAULT_LOCK_DIR, owner);
     pod = openPod(call, args.netns);
@@ -98,7 +97,6 @@ export async function add(options: BridgePodHalfOptions, args: CmdArgs): Promise
       pod: { name: args.ifname, mac: veth.pod.mac, mtu: veth.pod.mtu, sandbox: args.netns },
     });
     undo.commit();
-    done = true;
     return result;
   } catch (err) {
     const failures = await undo.rollback();
@@ -110,7 +108,7 @@ export async function add(options: BridgePodHalfOptions, args: CmdArgs): Promise
   } finally {
     pod?.close();
     call.close();
-    // A successful ADD keeps its lock file (DEL removes it); a failed one leaves nothing.
-    lock?.release({ remove: !done });
+    // The lock file exists only while a call runs (attachment-lock.ts).
+    lock?.release(RELEASE);
   }
 }

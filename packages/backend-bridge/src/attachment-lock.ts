@@ -6,9 +6,11 @@
 // the released address) — a duplicate pod IP later. ADD, CHECK and DEL hold this lock for the
 // whole call, so any interleaving ends in the state of the last call to run.
 //
-// The lock files live on tmpfs (attachments do not survive a reboot either), one directory per
-// network, one file per attachment named by its digest; DEL removes the file, and GC removes those
-// of attachments that are gone. Cost: a handful of system calls per call.
+// The lock files live on tmpfs, one directory per network, one file per attachment named by its
+// digest, and exist only while a call runs: every call removes its file (and the network's
+// directory once empty) as it releases the lock — safe because an acquirer always checks that the
+// file it locked is still the one the path names (core/lock). GC also removes any a crashed call
+// left. Cost: a handful of system calls per call.
 import { CniError, ErrorCode } from '@podnet/core/cni';
 import { lockFile, tryLockFile } from '@podnet/core/lock';
 import type { HeldLock } from '@podnet/core/lock';
@@ -24,6 +26,9 @@ const WAIT_MS = 20_000;
 function networkDir(lockDir: string, network: string): string {
   return `${lockDir}/${networkDigest(network)}`;
 }
+
+/** How every call releases the lock: its file and, when empty, the network's directory go. */
+export const RELEASE = { remove: true, pruneParent: true } as const;
 
 /** Hold the attachment's lock; code 11 when another call kept it for the whole wait. */
 export async function lockAttachment(lockDir: string, owner: VethOwner): Promise<HeldLock> {
@@ -56,6 +61,6 @@ export function removeStaleAttachmentLocks(lockDir: string, network: string, kee
   }
   for (const name of names) {
     if (keep.has(name) || !/^[0-9a-f]{64}$/.test(name)) continue;
-    tryLockFile(`${dir}/${name}`)?.release({ remove: true });
+    tryLockFile(`${dir}/${name}`)?.release(RELEASE);
   }
 }

@@ -9,7 +9,7 @@ import type { HeldLock } from '@podnet/core/lock';
 import { tryParseCidr } from '@podnet/core/netlink';
 import { checkBridge } from './bridge-device.js';
 import type { BridgePodHalfOptions } from './context.js';
-import { DEFAULT_LOCK_DIR, lockAttachment } from './attachment-lock.js';
+import { DEFAULT_LOCK_DIR, RELEASE, lockAttachment } from './attachment-lock.js';
 import { openCall, openPod } from './context.js';
 import type { PodSide } from './pod-netns.js';
 import { checkHostPort } from './host-port.js';
@@ -63,6 +63,7 @@ export async function check(options: BridgePodHalfOptions, args: CmdArgs): Promi
   } finally {
     pod?.close();
     call.close();
-    lock?.release();
+    // The lock file exists only while a call runs (attachment-lock.ts).
+    lock?.release(RELEASE);
   }
 }

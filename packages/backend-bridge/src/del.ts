@@ -6,7 +6,7 @@ import type { CmdArgs } from '@podnet/core/cni';
 import type { HeldLock } from '@podnet/core/lock';
 import { BestEffort } from './best-effort.js';
 import type { BridgePodHalfOptions } from './context.js';
-import { DEFAULT_LOCK_DIR, lockAttachment } from './attachment-lock.js';
+import { DEFAULT_LOCK_DIR, RELEASE, lockAttachment } from './attachment-lock.js';
 import { openCall } from './context.js';
 import { removeOwnedHostVeth } from './host-port.js';
 import { hostVethName } from './host-veth.js';
@@ -41,8 +41,8 @@ export async function del(options: BridgePodHalfOptions, args: CmdArgs): Promise
     if (ipam) await run.step(`IPAM DEL (${ipam.type})`, () => ipam.del(args));
   } finally {
     call.close();
-    // Removed only after a clean DEL: a failed one is retried by the runtime.
-    lock?.release({ remove: run.ok });
+    // The lock file exists only while a call runs (attachment-lock.ts).
+    lock?.release(RELEASE);
   }
   run.finish();
 }

@@ -8,7 +8,7 @@
 // then hold a lock on a file no one else can see. So a holder unlinks only while it holds the
 // lock, and every acquirer checks, once it holds the lock, that the path still names the file it
 // locked (same inode); if not, it starts over on the new file.
-import { closeSync, constants, fstatSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LOCK_EX, LOCK_NB, LOCK_UN, flock } from '../libc/index.js';
@@ -18,8 +18,11 @@ const FIRST_BACKOFF_MS = 2;
 const MAX_BACKOFF_MS = 16;
 
 export interface HeldLock {
-  /** Release; with `remove`, delete the lock file first (while still holding it). Idempotent. */
-  release(options?: { remove?: boolean }): void;
+  /**
+   * Release; with `remove`, delete the lock file first (while still holding it), and with
+   * `pruneParent` also its directory when that is left empty. Idempotent.
+   */
+  release(options?: { remove?: boolean; pruneParent?: boolean }): void;
 }
 
 export interface FileLockOptions {
@@ -40,13 +43,18 @@ function sameFile(fd: number, path: string): boolean {
   }
 }
 
+const OPEN_FLAGS = constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
 function openLockFile(path: string, createParents: boolean): number {
-  try {
-    return openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600);
-  } catch (err) {
-    if (!createParents || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    return openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600);
+  // A holder pruning the directory (release with pruneParent) may remove it between our mkdir and
+  // our open: then make it again.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return openSync(path, OPEN_FLAGS, 0o600);
+    } catch (err) {
+      if (!createParents || (err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 10) throw err;
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    }
   }
 }
 
@@ -62,6 +70,13 @@ function held(fd: number, path: string): HeldLock {
             unlinkSync(path);
           } catch (err) {
             if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+          }
+          if (options.pruneParent) {
+            try {
+              rmdirSync(dirname(path));
+            } catch {
+              // not empty (another lock in it), or gone already: fine
+            }
           }
         }
         // Closing the only descriptor releases the lock too; the explicit unlock makes it
