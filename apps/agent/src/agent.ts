@@ -147,7 +147,10 @@ export class Agent {
     this.#phase = 'finding the underlay';
     const sock = NetlinkSocket.open();
     try {
-      this.#underlay = findUnderlay(sock, { ...(o.underlay !== undefined ? { name: o.underlay } : {}), ...(o.underlayAddress !== undefined ? { reach: o.underlayAddress } : {}) });
+      this.#underlay = findUnderlay(sock, {
+        ...(o.underlay !== undefined ? { name: o.underlay } : {}),
+        ...(o.underlayAddress !== undefined ? { reach: o.underlayAddress } : {}),
+      });
     } finally {
       sock.close();
     }
@@ -168,13 +171,19 @@ export class Agent {
     const half = this.#factory.create(env);
     this.#half = half;
 
-    this.#watcher = new PeerWatcher(this.#store, o.node, {
-      onChange: () => this.#reconciler?.peersChanged(),
-      onSelf: (event) => {
-        // Our own lease vanished from the store: find out now rather than at the next renewal.
-        if (event.type === 'removed') void this.#keeper?.renewNow();
+    this.#watcher = new PeerWatcher(
+      this.#store,
+      o.node,
+      {
+        onChange: () => this.#reconciler?.peersChanged(),
+        onSelf: (event) => {
+          // Our own lease vanished from the store: find out now rather than at the next renewal.
+          if (event.type === 'removed') void this.#keeper?.renewNow();
+        },
       },
-    }, this.log, this.#health);
+      this.log,
+      this.#health,
+    );
     this.#reconciler = new Reconciler(half, () => this.#watcher?.peers() ?? [], this.log, this.metrics, {
       periodMs: o.reconcilePeriodMs,
       ...(this.deps.debounceMs !== undefined ? { debounceMs: this.deps.debounceMs } : {}),
@@ -185,7 +194,15 @@ export class Agent {
     });
 
     const writeFile = (lease: Lease): void => {
-      const file: LeaseFile = { version: 1, node: o.node, network: networks, subnets: lease.subnets, mtu, backend: backendType, writtenAt: new Date().toISOString() };
+      const file: LeaseFile = {
+        version: 1,
+        node: o.node,
+        network: networks,
+        subnets: lease.subnets,
+        mtu,
+        backend: backendType,
+        writtenAt: new Date().toISOString(),
+      };
       writeLeaseFile(o.leaseFile, file);
       this.#leaseFileWritten = true;
       this.log.info({ path: o.leaseFile, subnets: lease.subnets, mtu }, 'lease file written');
@@ -194,7 +211,12 @@ export class Agent {
     this.#phase = 'acquiring the lease';
     this.#keeper = new LeaseKeeper(
       this.#store,
-      { node: o.node, nodeIps: leaseNodeIps(underlay), backend: leaseData !== undefined ? { type: backendType, data: leaseData } : { type: backendType }, ttlMs: o.leaseTtlMs },
+      {
+        node: o.node,
+        nodeIps: leaseNodeIps(underlay),
+        backend: leaseData !== undefined ? { type: backendType, data: leaseData } : { type: backendType },
+        ttlMs: o.leaseTtlMs,
+      },
       {
         onAcquired: async (lease, previous) => {
           if (!previous || !sameSubnets(lease, previous) || !this.#leaseFileWritten) writeFile(lease);
@@ -203,7 +225,12 @@ export class Agent {
             const same = sameSubnets(lease, previous);
             // Another subnet strands the pods of the old one (their addresses are no longer
             // routed here); that can only happen when another node took ours meanwhile.
-            this.log[same ? 'info' : 'warn']({ subnets: lease.subnets, previous: previous.subnets }, same ? 'lease re-acquired with the same subnet; programming again' : 'lease re-acquired with ANOTHER subnet: pods on the old one must be recreated');
+            this.log[same ? 'info' : 'warn'](
+              { subnets: lease.subnets, previous: previous.subnets },
+              same
+                ? 'lease re-acquired with the same subnet; programming again'
+                : 'lease re-acquired with ANOTHER subnet: pods on the old one must be recreated',
+            );
             await this.#reconciler?.reconcileNow('lease');
             this.#lost = false;
             this.#updateReady();
@@ -264,7 +291,10 @@ export class Agent {
       try {
         const stored = await store.getNetworkConfig();
         if (JSON.stringify(stored) !== JSON.stringify(fileConfig)) {
-          this.log.warn({ file: o.networkConfig }, 'the store already has a different network config: using the stored one (--network-config-overwrite replaces it)');
+          this.log.warn(
+            { file: o.networkConfig },
+            'the store already has a different network config: using the stored one (--network-config-overwrite replaces it)',
+          );
         }
         return stored;
       } catch (error) {
@@ -344,7 +374,8 @@ export class Agent {
       out.backend = this.#config.Backend.Type;
       out.network = clusterNetworks(this.#config);
     }
-    if (this.#underlay) out.underlay = { name: this.#underlay.name, mtu: this.#underlay.mtu, addresses: this.#underlay.addresses, foundBy: this.#underlay.foundBy };
+    if (this.#underlay)
+      out.underlay = { name: this.#underlay.name, mtu: this.#underlay.mtu, addresses: this.#underlay.addresses, foundBy: this.#underlay.foundBy };
     if (lease) out.lease = { subnets: lease.subnets, nodeIps: lease.nodeIps, expiresAt: new Date(lease.expiresAt).toISOString(), revision: lease.revision };
     if (last) {
       const { report, ...rest } = last;

@@ -4,7 +4,9 @@ import { buildCli } from './cli.js';
 function run(args: string[]): { code: number | undefined; out: string } {
   let out = '';
   let code: number | undefined;
-  const cli = buildCli({}, (c) => void (code = c)).exitOverride().configureOutput({ writeOut: (s) => void (out += s), writeErr: (s) => void (out += s) });
+  const cli = buildCli({}, (c) => void (code = c))
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => void (out += s), writeErr: (s) => void (out += s) });
   for (const sub of cli.commands) sub.exitOverride().configureOutput({ writeOut: (s) => void (out += s), writeErr: (s) => void (out += s) });
   try {
     cli.parse(['node', 'podnetd', ...args]);
@@ -17,7 +19,26 @@ function run(args: string[]): { code: number | undefined; out: string } {
 describe('podnetd command line', () => {
   it('documents every flag of run in --help', () => {
     const { out } = run(['run', '--help']);
-    for (const flag of ['--config', '--node', '--store', '--etcd-ca', '--etcd-cert', '--etcd-key', '--network-config', '--network-config-overwrite', '--underlay', '--underlay-address', '--lease-file', '--listen', '--reconcile-period', '--lease-ttl', '--masquerade', '--no-masquerade', '--log-level', '--log-format']) {
+    for (const flag of [
+      '--config',
+      '--node',
+      '--store',
+      '--etcd-ca',
+      '--etcd-cert',
+      '--etcd-key',
+      '--network-config',
+      '--network-config-overwrite',
+      '--underlay',
+      '--underlay-address',
+      '--lease-file',
+      '--listen',
+      '--reconcile-period',
+      '--lease-ttl',
+      '--masquerade',
+      '--no-masquerade',
+      '--log-level',
+      '--log-format',
+    ]) {
       expect(out).toContain(flag);
     }
   });

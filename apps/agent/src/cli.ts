@@ -18,18 +18,21 @@ type Flags = RawOptions & { config?: string; json?: boolean; release?: boolean }
 function common(cmd: Command): Command {
   return cmd
     .option('--config <file>', 'JSON config file; keys are the flags in camelCase (e.g. "reconcilePeriod": "10s"); flags override it')
-    .option('--node <name>', 'this node\'s name: the identity its lease is kept by (default: the hostname)')
+    .option('--node <name>', "this node's name: the identity its lease is kept by (default: the hostname)")
     .option('--store <spec>', `lease store: local:<dir> (one machine) or etcd:<url>[,<url>…] (default ${DEFAULTS.store})`)
     .option('--etcd-ca <file>', 'etcd: CA certificate (PEM) to verify the servers')
     .option('--etcd-cert <file>', 'etcd: client certificate (PEM)')
     .option('--etcd-key <file>', 'etcd: client key (PEM)')
-    .option('--underlay <ifname>', 'the link peers reach this node on (default: the default route\'s link, else the only link up)')
+    .option('--underlay <ifname>', "the link peers reach this node on (default: the default route's link, else the only link up)")
     .option('--underlay-address <ip>', 'find the underlay as the link of the route towards this address')
     .option('--lease-file <path>', `node-local lease file the CNI executables read (default ${DEFAULTS.leaseFile})`)
     .option('--listen <host:port>', `health, metrics and status listener (default ${DEFAULTS.listen}; loopback only unless told)`)
     .addOption(new Option('--log-level <level>', `log level (default ${DEFAULTS.logLevel})`).choices(LOG_LEVELS))
     .addOption(new Option('--log-format <format>', `json for machines, text for people (default ${DEFAULTS.logFormat})`).choices(LOG_FORMATS))
-    .option('--cni-socket <path>', `serve this node's CNI calls on this unix socket (thick mode; the executables' default is ${DEFAULT_DAEMON_SOCKET}); off unless given`);
+    .option(
+      '--cni-socket <path>',
+      `serve this node's CNI calls on this unix socket (thick mode; the executables' default is ${DEFAULT_DAEMON_SOCKET}); off unless given`,
+    );
 }
 
 /** Flags as commander parsed them; commander's camelCase keys are RawOptions' keys. */
@@ -44,7 +47,9 @@ export function buildCli(deps: AgentDeps = {}, exit: (code: number) => void = (c
   const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   const program = new Command('podnetd')
     .version(version)
-    .description('podnet node agent: holds this node\'s pod subnet lease, writes the lease file the CNI executables read, programs routes to the other nodes\' pod subnets, masquerades pod → outside traffic')
+    .description(
+      "podnet node agent: holds this node's pod subnet lease, writes the lease file the CNI executables read, programs routes to the other nodes' pod subnets, masquerades pod → outside traffic",
+    )
     .showHelpAfterError()
     .configureOutput({ outputError: (text, write) => write(text) })
     .addHelpText(
@@ -60,7 +65,7 @@ Installs: routes with rtm_protocol 83 (only those are ever changed or removed), 
 
   common(program.command('run', { isDefault: true }).description('run the agent (the default command)'))
     .option('--network-config <file>', 'flannel-style net-conf.json; written to the store when it has none (else the stored one is used)')
-    .option('--network-config-overwrite', 'replace the store\'s network config with --network-config')
+    .option('--network-config-overwrite', "replace the store's network config with --network-config")
     .option('--reconcile-period <duration>', `full reconcile (drift repair) every (default ${DEFAULTS.reconcilePeriod})`)
     .option('--lease-ttl <duration>', `lease lifetime, renewed at a third of it (default ${DEFAULTS.leaseTtl})`)
     .option('--masquerade', 'masquerade pod → outside-the-cluster traffic (the default; overrides a config file\'s "masquerade": false)')
@@ -93,8 +98,12 @@ Installs: routes with rtm_protocol 83 (only those are ever changed or removed), 
       }
     });
 
-  common(program.command('teardown').description('remove what the agent installed: routes of protocol 83, the nftables podnet tables, the backend\'s devices, the lease file'))
-    .option('--release', 'also release the node\'s lease in the store (its subnet goes back to the pool)')
+  common(
+    program
+      .command('teardown')
+      .description("remove what the agent installed: routes of protocol 83, the nftables podnet tables, the backend's devices, the lease file"),
+  )
+    .option('--release', "also release the node's lease in the store (its subnet goes back to the pool)")
     .action(async (flags: Flags) => {
       let s;
       try {

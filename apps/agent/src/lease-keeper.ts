@@ -110,7 +110,10 @@ export class LeaseKeeper {
       this.#lease = lease;
       this.#state = 'held';
       this.metrics.leaseExpiry.set(lease.expiresAt / 1000);
-      this.log.info({ subnets: lease.subnets, nodeIps: lease.nodeIps, expiresAt: new Date(lease.expiresAt).toISOString(), reacquired: previous !== undefined }, 'lease acquired');
+      this.log.info(
+        { subnets: lease.subnets, nodeIps: lease.nodeIps, expiresAt: new Date(lease.expiresAt).toISOString(), reacquired: previous !== undefined },
+        'lease acquired',
+      );
       try {
         await this.handlers.onAcquired(lease, previous);
       } catch (error) {

@@ -15,7 +15,10 @@ export type LogFormat = (typeof LOG_FORMATS)[number];
 export function createLogger(level: LogLevel, format: LogFormat, fd = 2): Logger {
   const options = { level, base: { name: 'podnetd' } };
   if (format === 'text') {
-    return pino(options, pretty({ destination: fd, sync: true, colorize: false, translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l', ignore: 'pid,hostname,name', singleLine: true }));
+    return pino(
+      options,
+      pretty({ destination: fd, sync: true, colorize: false, translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l', ignore: 'pid,hostname,name', singleLine: true }),
+    );
   }
   return pino(options, pino.destination({ dest: fd, sync: true }));
 }

@@ -66,11 +66,18 @@ export function familyTable(family: 4 | 6, network: string, options: NatRulesOpt
       ],
     });
   }
-  chains.push({ name: 'forward', head: 'type filter hook forward priority filter - 1; policy accept;', rules: [`${nf} saddr ${net} accept`, `${nf} daddr ${net} accept`] });
+  chains.push({
+    name: 'forward',
+    head: 'type filter hook forward priority filter - 1; policy accept;',
+    rules: [`${nf} saddr ${net} accept`, `${nf} daddr ${net} accept`],
+  });
   const rules = Object.fromEntries(chains.map((c) => [c.name, c.rules.length]));
   // Every rule carries the hash of the whole rule set (nft's JSON listing shows rule comments,
   // not table comments in 1.0.6), so one listing tells a changed or partly deleted set apart.
-  const comment = `podnetd ${createHash('sha256').update(JSON.stringify([nf, chains])).digest('hex').slice(0, 16)}`;
+  const comment = `podnetd ${createHash('sha256')
+    .update(JSON.stringify([nf, chains]))
+    .digest('hex')
+    .slice(0, 16)}`;
   const body = chains.map((c) => `  chain ${c.name} {\n    ${c.head}\n${c.rules.map((r) => `    ${r} comment "${comment}"\n`).join('')}  }`).join('\n');
   // `add` + `delete` + the full table: one transaction that replaces whatever was there.
   const script = `add table ${nf} ${NFT_TABLE}\ndelete table ${nf} ${NFT_TABLE}\ntable ${nf} ${NFT_TABLE} {\n  comment "podnetd: masquerade and forward rules for the cluster network"\n${body}\n}\n`;

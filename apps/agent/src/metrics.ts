@@ -5,8 +5,16 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export class AgentMetrics {
   readonly registry = new Registry();
   readonly peers = new Gauge({ name: 'podnetd_peers', help: 'Peer leases in the watched set', registers: [this.registry] });
-  readonly routesProgrammed = new Gauge({ name: 'podnetd_routes_programmed', help: 'Peer routes (or entries) the last reconcile left programmed', registers: [this.registry] });
-  readonly peersSkipped = new Gauge({ name: 'podnetd_peers_skipped', help: 'Peers the backend left out in the last reconcile (e.g. not on-link for host-gw)', registers: [this.registry] });
+  readonly routesProgrammed = new Gauge({
+    name: 'podnetd_routes_programmed',
+    help: 'Peer routes (or entries) the last reconcile left programmed',
+    registers: [this.registry],
+  });
+  readonly peersSkipped = new Gauge({
+    name: 'podnetd_peers_skipped',
+    help: 'Peers the backend left out in the last reconcile (e.g. not on-link for host-gw)',
+    registers: [this.registry],
+  });
   readonly reconcileDuration = new Histogram({
     name: 'podnetd_reconcile_duration_seconds',
     help: 'Duration of one reconcile of the data plane',
@@ -20,14 +28,46 @@ export class AgentMetrics {
     labelNames: ['trigger'] as const,
     registers: [this.registry],
   });
-  readonly reconcileChanges = new Counter({ name: 'podnetd_reconcile_changes_total', help: 'Kernel changes made by reconciles (drift repaired, peers added or removed)', registers: [this.registry] });
-  readonly reconcileErrors = new Counter({ name: 'podnetd_reconcile_errors_total', help: 'Reconciles that failed, plus changes the kernel refused', registers: [this.registry] });
-  readonly leaseExpiry = new Gauge({ name: 'podnetd_lease_expiry_timestamp_seconds', help: 'When the node lease expires unless renewed (Unix time)', registers: [this.registry] });
-  readonly leaseLost = new Counter({ name: 'podnetd_lease_lost_total', help: 'Times the node lost its lease (expired, deleted or taken) and re-acquired', registers: [this.registry] });
-  readonly storeErrors = new Counter({ name: 'podnetd_store_errors_total', help: 'Failed calls and watch errors against the lease store', registers: [this.registry] });
-  readonly storeReconnects = new Counter({ name: 'podnetd_store_reconnects_total', help: 'Times the lease store came back after being unreachable', registers: [this.registry] });
-  readonly ready = new Gauge({ name: 'podnetd_ready', help: '1 when the lease file is written and the data plane reconciled, 0 otherwise', registers: [this.registry] });
-  readonly masqueradeErrors = new Counter({ name: 'podnetd_masquerade_errors_total', help: 'Failed applies of the nftables masquerade and forward tables', registers: [this.registry] });
+  readonly reconcileChanges = new Counter({
+    name: 'podnetd_reconcile_changes_total',
+    help: 'Kernel changes made by reconciles (drift repaired, peers added or removed)',
+    registers: [this.registry],
+  });
+  readonly reconcileErrors = new Counter({
+    name: 'podnetd_reconcile_errors_total',
+    help: 'Reconciles that failed, plus changes the kernel refused',
+    registers: [this.registry],
+  });
+  readonly leaseExpiry = new Gauge({
+    name: 'podnetd_lease_expiry_timestamp_seconds',
+    help: 'When the node lease expires unless renewed (Unix time)',
+    registers: [this.registry],
+  });
+  readonly leaseLost = new Counter({
+    name: 'podnetd_lease_lost_total',
+    help: 'Times the node lost its lease (expired, deleted or taken) and re-acquired',
+    registers: [this.registry],
+  });
+  readonly storeErrors = new Counter({
+    name: 'podnetd_store_errors_total',
+    help: 'Failed calls and watch errors against the lease store',
+    registers: [this.registry],
+  });
+  readonly storeReconnects = new Counter({
+    name: 'podnetd_store_reconnects_total',
+    help: 'Times the lease store came back after being unreachable',
+    registers: [this.registry],
+  });
+  readonly ready = new Gauge({
+    name: 'podnetd_ready',
+    help: '1 when the lease file is written and the data plane reconciled, 0 otherwise',
+    registers: [this.registry],
+  });
+  readonly masqueradeErrors = new Counter({
+    name: 'podnetd_masquerade_errors_total',
+    help: 'Failed applies of the nftables masquerade and forward tables',
+    registers: [this.registry],
+  });
 
   constructor(processMetrics = true) {
     // Process metrics (RSS, CPU, event loop lag): what an operator checks an agent by.

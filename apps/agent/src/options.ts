@@ -62,12 +62,29 @@ export interface RawOptions {
 }
 
 const KEYS: ReadonlyArray<keyof RawOptions> = [
-  'node', 'store', 'etcdCa', 'etcdCert', 'etcdKey', 'networkConfig', 'networkConfigOverwrite', 'underlay',
-  'underlayAddress', 'leaseFile', 'listen', 'reconcilePeriod', 'leaseTtl', 'masquerade', 'logLevel', 'logFormat',
+  'node',
+  'store',
+  'etcdCa',
+  'etcdCert',
+  'etcdKey',
+  'networkConfig',
+  'networkConfigOverwrite',
+  'underlay',
+  'underlayAddress',
+  'leaseFile',
+  'listen',
+  'reconcilePeriod',
+  'leaseTtl',
+  'masquerade',
+  'logLevel',
+  'logFormat',
   'cniSocket',
 ];
 
-const FLAG: Record<keyof RawOptions, string> = Object.fromEntries(KEYS.map((k) => [k, `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`])) as Record<keyof RawOptions, string>;
+const FLAG: Record<keyof RawOptions, string> = Object.fromEntries(KEYS.map((k) => [k, `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`])) as Record<
+  keyof RawOptions,
+  string
+>;
 
 export function readConfigFile(path: string): RawOptions {
   let raw: unknown;
@@ -126,7 +143,8 @@ export function resolveOptions(file: RawOptions, flags: RawOptions): AgentOption
   const logLevel = s('logLevel') ?? DEFAULTS.logLevel;
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new Error(`${pick('logLevel').name}: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
   const logFormat = s('logFormat') ?? DEFAULTS.logFormat;
-  if (!(LOG_FORMATS as readonly string[]).includes(logFormat)) throw new Error(`${pick('logFormat').name}: "${logFormat}" is not one of ${LOG_FORMATS.join(', ')}`);
+  if (!(LOG_FORMATS as readonly string[]).includes(logFormat))
+    throw new Error(`${pick('logFormat').name}: "${logFormat}" is not one of ${LOG_FORMATS.join(', ')}`);
 
   const leaseTtlMs = parseDuration(str(leaseTtl.value, leaseTtl.name) ?? DEFAULTS.leaseTtl, leaseTtl.name);
   if (leaseTtlMs < 3000) throw new Error(`${leaseTtl.name}: at least 3s (the lease is renewed at a third of it)`);
@@ -143,7 +161,8 @@ export function resolveOptions(file: RawOptions, flags: RawOptions): AgentOption
     logLevel: logLevel as LogLevel,
     logFormat: logFormat as LogFormat,
   };
-  if (!/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,251}[a-zA-Z0-9])?$/.test(out.node)) throw new Error(`${pick('node').name}: "${out.node}" is not a valid node name (letters, digits, '.', '-')`);
+  if (!/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,251}[a-zA-Z0-9])?$/.test(out.node))
+    throw new Error(`${pick('node').name}: "${out.node}" is not a valid node name (letters, digits, '.', '-')`);
   if (tlsGiven === 3) out.etcdTls = tls as { ca: string; cert: string; key: string };
   const networkConfig = s('networkConfig');
   if (networkConfig !== undefined) out.networkConfig = networkConfig;

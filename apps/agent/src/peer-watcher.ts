@@ -145,7 +145,12 @@ export class PeerWatcher {
     const each = seen.joined.length + seen.changed.length + seen.left.length <= LOG_EACH_UP_TO;
     if (!each) {
       this.log.info(
-        { joined: seen.joined.length, changed: seen.changed.length, left: seen.left.length, sample: [...seen.joined, ...seen.changed, ...seen.left].slice(0, 5).map((l) => l.node) },
+        {
+          joined: seen.joined.length,
+          changed: seen.changed.length,
+          left: seen.left.length,
+          sample: [...seen.joined, ...seen.changed, ...seen.left].slice(0, 5).map((l) => l.node),
+        },
         'peers changed',
       );
       if (!this.log.isLevelEnabled('debug')) return;

@@ -42,7 +42,11 @@ export class Reconciler {
     private readonly metrics: AgentMetrics,
     private readonly options: ReconcilerOptions,
   ) {
-    this.#coalescer = new Coalescer(() => this.#run(), options.debounceMs ?? 50, (error) => this.log.error({ err: error }, 'reconcile task failed'));
+    this.#coalescer = new Coalescer(
+      () => this.#run(),
+      options.debounceMs ?? 50,
+      (error) => this.log.error({ err: error }, 'reconcile task failed'),
+    );
   }
 
   /** True once a pass has run to the end with a lease (errors for single peers do not count). */
@@ -133,7 +137,17 @@ export class Reconciler {
         this.log.warn({ trigger, errors: report.errors }, 'reconcile: the kernel refused some changes');
       }
       const level = report.changes > 0 ? 'info' : 'debug';
-      this.log[level]({ trigger, peers: peers.length, programmed: report.programmed, changes: report.changes, skipped: report.skipped.length, durationMs: Math.round(durationMs * 100) / 100 }, 'reconciled');
+      this.log[level](
+        {
+          trigger,
+          peers: peers.length,
+          programmed: report.programmed,
+          changes: report.changes,
+          skipped: report.skipped.length,
+          durationMs: Math.round(durationMs * 100) / 100,
+        },
+        'reconciled',
+      );
       this.#last = { at, trigger, durationMs, report };
       this.#firstDone = true;
     } catch (error) {

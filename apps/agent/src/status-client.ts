@@ -37,7 +37,9 @@ export function formatStatus(s: AgentStatus): string {
     `routes:      ${s.routesProgrammed ?? '-'} programmed`,
   ];
   if (s.lastReconcile) {
-    lines.push(`reconciled:  ${s.lastReconcile.at} (${s.lastReconcile.trigger}, ${s.lastReconcile.durationMs.toFixed(1)} ms${s.lastReconcile.changes !== undefined ? `, ${s.lastReconcile.changes} changes` : ''}${s.lastReconcile.error ? `, failed: ${s.lastReconcile.error}` : ''})`);
+    lines.push(
+      `reconciled:  ${s.lastReconcile.at} (${s.lastReconcile.trigger}, ${s.lastReconcile.durationMs.toFixed(1)} ms${s.lastReconcile.changes !== undefined ? `, ${s.lastReconcile.changes} changes` : ''}${s.lastReconcile.error ? `, failed: ${s.lastReconcile.error}` : ''})`,
+    );
     for (const e of s.lastReconcile.errors ?? []) lines.push(`  error: ${e}`);
   }
   lines.push(`peers:       ${s.peers.length}`);

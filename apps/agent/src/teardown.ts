@@ -49,7 +49,10 @@ export async function teardown(o: AgentOptions, log: Logger, t: TeardownOptions)
     backendType = file.backend;
     node = file.node;
   } catch (error) {
-    log.info({ path: o.leaseFile, reason: (error as Error).message }, 'teardown: no usable lease file; removing routes of our protocol and the nft tables only');
+    log.info(
+      { path: o.leaseFile, reason: (error as Error).message },
+      'teardown: no usable lease file; removing routes of our protocol and the nft tables only',
+    );
   }
 
   if (backendType !== undefined) {
@@ -59,7 +62,10 @@ export async function teardown(o: AgentOptions, log: Logger, t: TeardownOptions)
       const sock = NetlinkSocket.open();
       let underlay;
       try {
-        underlay = findUnderlay(sock, { ...(o.underlay !== undefined ? { name: o.underlay } : {}), ...(o.underlayAddress !== undefined ? { reach: o.underlayAddress } : {}) });
+        underlay = findUnderlay(sock, {
+          ...(o.underlay !== undefined ? { name: o.underlay } : {}),
+          ...(o.underlayAddress !== undefined ? { reach: o.underlayAddress } : {}),
+        });
       } finally {
         sock.close();
       }

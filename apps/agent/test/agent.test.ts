@@ -63,10 +63,23 @@ describe('Agent (in-process, local store)', () => {
   it('ready after the first reconcile; lease lost → 503 until re-acquired and reconciled; same subnet', async () => {
     const rec = recording();
     const { log } = captureLogger();
-    const options = resolveOptions({}, {
-      node: 'pna-a1', store: `local:${join(dir, 'store')}`, leaseFile: join(dir, 'lease.json'), listen: '127.0.0.1:0', reconcilePeriod: '1h', leaseTtl: '30s',
+    const options = resolveOptions(
+      {},
+      {
+        node: 'pna-a1',
+        store: `local:${join(dir, 'store')}`,
+        leaseFile: join(dir, 'lease.json'),
+        listen: '127.0.0.1:0',
+        reconcilePeriod: '1h',
+        leaseTtl: '30s',
+      },
+    );
+    agent = new Agent(options, log, {
+      backends: { recording: async () => rec.factory },
+      nft: { apply: async () => {}, listJson: async () => undefined },
+      forwardAccept: async () => [],
+      processMetrics: false,
     });
-    agent = new Agent(options, log, { backends: { recording: async () => rec.factory }, nft: { apply: async () => {}, listJson: async () => undefined }, forwardAccept: async () => [], processMetrics: false });
     await agent.start();
     const port = (agent.listen as { port: number }).port;
     expect(await get(port, '/readyz')).toEqual({ status: 200, body: 'ready\n' });

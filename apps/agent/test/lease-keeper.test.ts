@@ -97,7 +97,8 @@ describe('LeaseKeeper on the local store', () => {
     await other.release(first);
     // Three other nodes take all three subnets (one of them ours).
     const others: Lease[] = [];
-    for (const node of ['pna-o1', 'pna-o2', 'pna-o3']) others.push(await other.acquire({ node, nodeIps: ['192.168.50.9'], backend: { type: 'host-gw' }, ttlMs: 60_000 }));
+    for (const node of ['pna-o1', 'pna-o2', 'pna-o3'])
+      others.push(await other.acquire({ node, nodeIps: ['192.168.50.9'], backend: { type: 'host-gw' }, ttlMs: 60_000 }));
     // The renewal's promise spans the re-acquisition, which waits while the pool is exhausted.
     const renewing = k.renewNow();
     await eventually('exhaustion reported', () => events.includes('lost') && lines.some((l) => /no free subnet/.test(String(l['msg']))));

@@ -63,15 +63,32 @@ beforeAll(async () => {
   sh('ip', ['-n', node.ns, 'route', 'add', '10.214.200.0/24', 'via', '192.168.78.254']);
 
   agent = startAgent(node, [
-    '--node', `pna-${id}-m1`, '--store', `local:${join(dir, 'store')}`, '--network-config', join(dir, 'net-conf.json'),
-    '--lease-file', join(dir, 'lease.json'), '--listen', `127.0.0.1:${port}`, '--reconcile-period', '1s', '--lease-ttl', '30s',
+    '--node',
+    `pna-${id}-m1`,
+    '--store',
+    `local:${join(dir, 'store')}`,
+    '--network-config',
+    join(dir, 'net-conf.json'),
+    '--lease-file',
+    join(dir, 'lease.json'),
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--reconcile-period',
+    '1s',
+    '--lease-ttl',
+    '30s',
   ]);
   const a = agent;
-  await eventually('/readyz 200', async () => {
-    const exit = await Promise.race([a.exited, new Promise<undefined>((r) => setTimeout(r, 0))]);
-    if (exit) throw new Error(`podnetd exited ${JSON.stringify(exit)}:\n${a.logs.join('\n')}`);
-    return httpGet(node, port, '/readyz').status === 200;
-  }, 20_000, 100);
+  await eventually(
+    '/readyz 200',
+    async () => {
+      const exit = await Promise.race([a.exited, new Promise<undefined>((r) => setTimeout(r, 0))]);
+      if (exit) throw new Error(`podnetd exited ${JSON.stringify(exit)}:\n${a.logs.join('\n')}`);
+      return httpGet(node, port, '/readyz').status === 200;
+    },
+    20_000,
+    100,
+  );
 
   // A pod on the node's leased subnet, as the host-gw pod half would make it (minus the bridge).
   const subnet = (JSON.parse(readFileSync(join(dir, 'lease.json'), 'utf8')) as { subnets: { ipv4: string } }).subnets.ipv4;

@@ -115,7 +115,10 @@ describe('peer watcher + coalesced reconcile (local store)', () => {
     await eventually('the late peer', () => watcher.size === 31);
     expect(watcher.peers()).not.toBe(view);
     expect(watcher.peers().map((p) => p.node)).toContain('pna-late');
-    expect(lines.filter((l) => l.msg === 'peer joined' && l.peer === 'pna-late' && l.level === 30), 'a single join: at info').toHaveLength(1);
+    expect(
+      lines.filter((l) => l.msg === 'peer joined' && l.peer === 'pna-late' && l.level === 30),
+      'a single join: at info',
+    ).toHaveLength(1);
   });
 
   it('a peer that leaves (released) drops out of the next reconcile; our own lease events go to onSelf', async () => {
@@ -126,7 +129,14 @@ describe('peer watcher + coalesced reconcile (local store)', () => {
     await watcher.start();
     await reconciler.reconcileNow('start');
     await other.release(p1);
-    await eventually('p1 gone', () => half.calls.at(-1)?.peers.map((p) => p.node).join() === 'pna-p2');
+    await eventually(
+      'p1 gone',
+      () =>
+        half.calls
+          .at(-1)
+          ?.peers.map((p) => p.node)
+          .join() === 'pna-p2',
+    );
     await other.release(mine);
     await eventually('own removal seen', () => self.some((e) => e.type === 'removed'));
   });

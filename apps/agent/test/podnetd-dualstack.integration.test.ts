@@ -23,7 +23,10 @@ beforeAll(async () => {
   node = createNode(id, '192.168.81.1');
   sh('ip', ['-n', node.ns, 'address', 'add', 'fd81::1/64', 'dev', node.underlay, 'nodad']);
   dir = mkdtempSync(join(tmpdir(), 'pna-dual-'));
-  writeFileSync(join(dir, 'net-conf.json'), JSON.stringify({ Network: '10.218.0.0/16', EnableIPv6: true, IPv6Network: 'fd00:218::/56', Backend: { Type: 'host-gw' } }));
+  writeFileSync(
+    join(dir, 'net-conf.json'),
+    JSON.stringify({ Network: '10.218.0.0/16', EnableIPv6: true, IPv6Network: 'fd00:218::/56', Backend: { Type: 'host-gw' } }),
+  );
   store = await openLeaseStore({ kind: 'local', dir: join(dir, 'store') });
 });
 
@@ -40,15 +43,30 @@ afterAll(async () => {
 describe('podnetd dual stack (host-gw)', () => {
   it('leases both families, writes both into the lease file, routes a peer for both, installs ip and ip6 tables', async () => {
     const a = startAgent(node, [
-      '--node', `pna-${id}-d1`, '--store', `local:${join(dir, 'store')}`, '--network-config', join(dir, 'net-conf.json'),
-      '--lease-file', join(dir, 'lease.json'), '--listen', `127.0.0.1:${port}`, '--underlay', node.underlay,
+      '--node',
+      `pna-${id}-d1`,
+      '--store',
+      `local:${join(dir, 'store')}`,
+      '--network-config',
+      join(dir, 'net-conf.json'),
+      '--lease-file',
+      join(dir, 'lease.json'),
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--underlay',
+      node.underlay,
     ]);
     agent = a;
-    await eventually('/readyz 200', async () => {
-      const exit = await Promise.race([a.exited, new Promise<undefined>((r) => setTimeout(r, 0))]);
-      if (exit) throw new Error(`podnetd exited ${JSON.stringify(exit)}:\n${a.logs.join('\n')}`);
-      return httpGet(node, port, '/readyz').status === 200;
-    }, 20_000, 100);
+    await eventually(
+      '/readyz 200',
+      async () => {
+        const exit = await Promise.race([a.exited, new Promise<undefined>((r) => setTimeout(r, 0))]);
+        if (exit) throw new Error(`podnetd exited ${JSON.stringify(exit)}:\n${a.logs.join('\n')}`);
+        return httpGet(node, port, '/readyz').status === 200;
+      },
+      20_000,
+      100,
+    );
     const file = JSON.parse(readFileSync(join(dir, 'lease.json'), 'utf8')) as { network: object; subnets: { ipv4?: string; ipv6?: string } };
     expect(file.network).toEqual({ ipv4: '10.218.0.0/16', ipv6: 'fd00:218::/56' });
     expect(file.subnets.ipv4).toMatch(/^10\.218\.\d+\.0\/24$/);
@@ -58,8 +76,13 @@ describe('podnetd dual stack (host-gw)', () => {
     const peer = await store.acquire({ node: `pna-${id}-d2`, nodeIps: ['192.168.81.2', 'fd81::2'], backend: { type: 'host-gw' }, ttlMs: 600_000 });
     await eventually('IPv4 and IPv6 peer routes', () => {
       const v4 = routes(node, ['proto', String(PODNET_ROUTE_PROTOCOL)]);
-      const six = JSON.parse(inNs(node.ns, 'ip', ['-6', '-j', 'route', 'show', 'proto', String(PODNET_ROUTE_PROTOCOL)]) || '[]') as Array<{ dst: string; gateway?: string }>;
-      return v4.some((r) => r.dst === peer.subnets.ipv4 && r.gateway === '192.168.81.2') && six.some((r) => r.dst === peer.subnets.ipv6 && r.gateway === 'fd81::2');
+      const six = JSON.parse(inNs(node.ns, 'ip', ['-6', '-j', 'route', 'show', 'proto', String(PODNET_ROUTE_PROTOCOL)]) || '[]') as Array<{
+        dst: string;
+        gateway?: string;
+      }>;
+      return (
+        v4.some((r) => r.dst === peer.subnets.ipv4 && r.gateway === '192.168.81.2') && six.some((r) => r.dst === peer.subnets.ipv6 && r.gateway === 'fd81::2')
+      );
     });
     expect(inNs(node.ns, 'nft', ['list', 'table', 'ip6', 'podnet'])).toContain('ip6 saddr fd00:218::/56 masquerade fully-random');
     expect(inNs(node.ns, 'nft', ['list', 'table', 'ip', 'podnet'])).toContain('ip saddr 10.218.0.0/16 masquerade fully-random');

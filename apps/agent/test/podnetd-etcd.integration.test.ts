@@ -39,16 +39,40 @@ const leaseFile = (): { subnets: { ipv4?: string } } => JSON.parse(readFileSync(
 async function start(): Promise<RunningAgent> {
   const tls = etcd.tls as { ca: string; cert: string; key: string };
   const a = startAgent(node, [
-    '--node', `pna-${id}-e1`, '--store', `etcd:${bridge.url}`, '--etcd-ca', tls.ca, '--etcd-cert', tls.cert, '--etcd-key', tls.key,
-    '--network-config', join(dir, 'net-conf.json'), '--lease-file', join(dir, 'lease.json'), '--listen', `127.0.0.1:${port}`,
-    '--reconcile-period', '500ms', '--lease-ttl', '15s', '--log-level', 'debug',
+    '--node',
+    `pna-${id}-e1`,
+    '--store',
+    `etcd:${bridge.url}`,
+    '--etcd-ca',
+    tls.ca,
+    '--etcd-cert',
+    tls.cert,
+    '--etcd-key',
+    tls.key,
+    '--network-config',
+    join(dir, 'net-conf.json'),
+    '--lease-file',
+    join(dir, 'lease.json'),
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--reconcile-period',
+    '500ms',
+    '--lease-ttl',
+    '15s',
+    '--log-level',
+    'debug',
   ]);
   agent = a;
-  await eventually('/readyz 200', async () => {
-    const exit = await Promise.race([a.exited, new Promise<undefined>((r) => setTimeout(r, 0))]);
-    if (exit) throw new Error(`podnetd exited ${JSON.stringify(exit)}:\n${a.logs.join('\n')}`);
-    return httpGet(node, port, '/readyz').status === 200;
-  }, 30_000, 100);
+  await eventually(
+    '/readyz 200',
+    async () => {
+      const exit = await Promise.race([a.exited, new Promise<undefined>((r) => setTimeout(r, 0))]);
+      if (exit) throw new Error(`podnetd exited ${JSON.stringify(exit)}:\n${a.logs.join('\n')}`);
+      return httpGet(node, port, '/readyz').status === 200;
+    },
+    30_000,
+    100,
+  );
   return a;
 }
 

@@ -42,15 +42,30 @@ afterAll(async () => {
 describe('podnetd with Backend.Type vxlan', () => {
   it('publishes its VTEP, writes the overlay MTU, programs a peer through the VXLAN device, tears it down', async () => {
     const a = startAgent(node, [
-      '--node', `pna-${id}-v1`, '--store', `local:${join(dir, 'store')}`, '--network-config', join(dir, 'net-conf.json'),
-      '--lease-file', join(dir, 'lease.json'), '--listen', `127.0.0.1:${port}`, '--reconcile-period', '1s',
+      '--node',
+      `pna-${id}-v1`,
+      '--store',
+      `local:${join(dir, 'store')}`,
+      '--network-config',
+      join(dir, 'net-conf.json'),
+      '--lease-file',
+      join(dir, 'lease.json'),
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--reconcile-period',
+      '1s',
     ]);
     agent = a;
-    await eventually('/readyz 200', async () => {
-      const exit = await Promise.race([a.exited, new Promise<undefined>((r) => setTimeout(r, 0))]);
-      if (exit) throw new Error(`podnetd exited ${JSON.stringify(exit)}:\n${a.logs.join('\n')}`);
-      return httpGet(node, port, '/readyz').status === 200;
-    }, 20_000, 100);
+    await eventually(
+      '/readyz 200',
+      async () => {
+        const exit = await Promise.race([a.exited, new Promise<undefined>((r) => setTimeout(r, 0))]);
+        if (exit) throw new Error(`podnetd exited ${JSON.stringify(exit)}:\n${a.logs.join('\n')}`);
+        return httpGet(node, port, '/readyz').status === 200;
+      },
+      20_000,
+      100,
+    );
     const file = JSON.parse(readFileSync(join(dir, 'lease.json'), 'utf8')) as { backend: string; mtu: number };
     expect(file).toMatchObject({ backend: 'vxlan', mtu: 1450 });
     const mine = (await store.list()).leases.find((l) => l.node === `pna-${id}-v1`);
@@ -59,7 +74,9 @@ describe('podnetd with Backend.Type vxlan', () => {
 
     const peerName = `pna-${id}-v2`;
     const peer = await store.acquire({
-      node: peerName, nodeIps: ['192.168.80.2'], ttlMs: 600_000,
+      node: peerName,
+      nodeIps: ['192.168.80.2'],
+      ttlMs: 600_000,
       backend: { type: 'vxlan', data: { [LEASE_KEYS.vni]: 1, [LEASE_KEYS.mac[4]]: deriveVtepMac(peerName, 4) } },
     });
     await eventually('peer route through the VXLAN device', () =>

@@ -22,14 +22,22 @@ let dir: string;
 let store: LeaseStore;
 let agent: RunningAgent | undefined;
 const args = (): string[] => [
-  '--node', `pna-${id}-n1`,
-  '--store', `local:${join(dir, 'store')}`,
-  '--network-config', join(dir, 'net-conf.json'),
-  '--lease-file', join(dir, 'run', 'lease.json'),
-  '--listen', `127.0.0.1:${port}`,
-  '--reconcile-period', '500ms',
-  '--lease-ttl', '15s',
-  '--log-level', 'debug',
+  '--node',
+  `pna-${id}-n1`,
+  '--store',
+  `local:${join(dir, 'store')}`,
+  '--network-config',
+  join(dir, 'net-conf.json'),
+  '--lease-file',
+  join(dir, 'run', 'lease.json'),
+  '--listen',
+  `127.0.0.1:${port}`,
+  '--reconcile-period',
+  '500ms',
+  '--lease-ttl',
+  '15s',
+  '--log-level',
+  'debug',
 ];
 const leaseFile = (): { subnets: { ipv4?: string }; mtu: number; backend: string; node: string; network: { ipv4?: string } } =>
   JSON.parse(readFileSync(join(dir, 'run', 'lease.json'), 'utf8'));
@@ -39,11 +47,16 @@ const peer = (name: string, nodeIp: string): Promise<Lease> => store.acquire({ n
 async function startAndWaitReady(): Promise<RunningAgent> {
   const a = startAgent(node, args());
   agent = a;
-  await eventually('/readyz 200', async () => {
-    const exit = await Promise.race([a.exited, new Promise<undefined>((r) => setTimeout(r, 0))]);
-    if (exit) throw new Error(`podnetd exited ${JSON.stringify(exit)}:\n${a.logs.join('\n')}`);
-    return httpGet(node, port, '/readyz').status === 200;
-  }, 20_000, 100);
+  await eventually(
+    '/readyz 200',
+    async () => {
+      const exit = await Promise.race([a.exited, new Promise<undefined>((r) => setTimeout(r, 0))]);
+      if (exit) throw new Error(`podnetd exited ${JSON.stringify(exit)}:\n${a.logs.join('\n')}`);
+      return httpGet(node, port, '/readyz').status === 200;
+    },
+    20_000,
+    100,
+  );
   return a;
 }
 
@@ -195,7 +208,18 @@ describe('podnetd in a node netns (local store, host-gw)', () => {
 
   it('teardown --release removes our routes, the nft tables and the lease file, and frees the lease', async () => {
     await stopAgent(agent as RunningAgent);
-    inNs(node.ns, PODNETD, ['teardown', '--node', `pna-${id}-n1`, '--store', `local:${join(dir, 'store')}`, '--lease-file', join(dir, 'run', 'lease.json'), '--release', '--log-level', 'warn']);
+    inNs(node.ns, PODNETD, [
+      'teardown',
+      '--node',
+      `pna-${id}-n1`,
+      '--store',
+      `local:${join(dir, 'store')}`,
+      '--lease-file',
+      join(dir, 'run', 'lease.json'),
+      '--release',
+      '--log-level',
+      'warn',
+    ]);
     expect(ourRoutes()).toEqual([]);
     expect(routes(node, ['proto', 'static']).some((r) => r.dst === '10.213.251.0/24')).toBe(true);
     // Our tables only: the host-port table (podnet_hostports) is portmap's, restored from host-wide records.

@@ -150,9 +150,7 @@ async function build(exe: Executable): Promise<void> {
     const versions = smokeTest(tmp);
     renameSync(tmp, path.join(outDir, name));
     const size = statSync(path.join(outDir, name)).size;
-    console.log(
-      `built dist/bin/${name} (${(size / 2 ** 20).toFixed(1)} MiB, ${Math.round(performance.now() - started)} ms; CNI ${versions.join(' ')})`,
-    );
+    console.log(`built dist/bin/${name} (${(size / 2 ** 20).toFixed(1)} MiB, ${Math.round(performance.now() - started)} ms; CNI ${versions.join(' ')})`);
   } finally {
     rmSync(tmp, { force: true });
   }

@@ -19,7 +19,11 @@ export function entrySource(exe: Executable, version: string): string {
     );
   }
   if (exe.kind === 'ipam') {
-    return thinEntry('ipam', "import('@podnet/core/ipam-plugin').then((m) => ({ plugin: m.ipamPlugin, commands: { repair: m.ipamRepairMain } }))", `podnet-ipam ${version}: the podnet IPAM as a CNI IPAM plugin (operator command: repair --config <file>)`);
+    return thinEntry(
+      'ipam',
+      "import('@podnet/core/ipam-plugin').then((m) => ({ plugin: m.ipamPlugin, commands: { repair: m.ipamRepairMain } }))",
+      `podnet-ipam ${version}: the podnet IPAM as a CNI IPAM plugin (operator command: repair --config <file>)`,
+    );
   }
   return thinEntry(
     exe.name,

@@ -178,9 +178,7 @@ describe('GC', () => {
         expect(after.nodeLinks).not.toContain(hostVeth(r));
         expect(mentionsAddress(after.nft, podIp(r))).toBe(false);
       }
-      expect(after.allocations.map((a) => a.containerId).filter((id) => [keep, drop1, drop2].some((p) => p.containerId === id))).toEqual([
-        keep.containerId,
-      ]);
+      expect(after.allocations.map((a) => a.containerId).filter((id) => [keep, drop1, drop2].some((p) => p.containerId === id))).toEqual([keep.containerId]);
       expect(await ping(keep.netns, GATEWAY)).toBe(true);
       cniOk(await e.call(keep, 'DEL', config), 'DEL kept pod');
     });

@@ -93,7 +93,7 @@ for (const scenario of scenarios) {
       await lab?.destroy();
     });
 
-    it('pods get podnet\'s addresses, talk without NAT, the host port is reached from another host, and nothing is left after removal', async () => {
+    it("pods get podnet's addresses, talk without NAT, the host port is reached from another host, and nothing is left after removal", async () => {
       const web = await cri.runPod('web', [{ protocol: 'TCP', containerPort: 8080, hostPort: 30080, hostIp: '' }]);
       const client = await cri.runPod('client', []);
       const sw = await cri.status(web);
@@ -119,7 +119,10 @@ for (const scenario of scenarios) {
       expect(await scenario.allocated(ctx, web, sw.ip)).toBe(false);
       expect(await scenario.allocated(ctx, client, sc.ip)).toBe(false);
       const left = (await links(node.netns)).filter((l) => l.ifname !== 'lo' && l.ifname !== ctx.bridge && !l.ifname.startsWith(lab.id));
-      expect(left.map((l) => l.ifname), 'no host veth left').toEqual([]);
+      expect(
+        left.map((l) => l.ifname),
+        'no host veth left',
+      ).toEqual([]);
       const after = await node.netns.exec('nft', ['list', 'table', 'inet', 'podnet_hostports']);
       expect(after.stdout).not.toContain(web);
       expect(await connectSeen(remote, NODE4, 30080)).toMatch(/^unreached/);

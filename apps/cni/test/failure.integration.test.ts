@@ -111,7 +111,10 @@ describe('failing ADD rolls back everything it did', () => {
   });
 
   it('the address range is exhausted', async () => {
-    const config = e.config({ ipMasq: true, ipam: e.ipam('10.251.0.0/24', { ranges: [[{ subnet: '10.251.0.0/24', rangeStart: '10.251.0.9', rangeEnd: '10.251.0.9' }]] }) });
+    const config = e.config({
+      ipMasq: true,
+      ipam: e.ipam('10.251.0.0/24', { ranges: [[{ subnet: '10.251.0.0/24', rangeStart: '10.251.0.9', rangeEnd: '10.251.0.9' }]] }),
+    });
     const first = await e.addPod('full1');
     const second = await e.addPod('full2');
     cniOk(await e.call(first, 'ADD', config), 'ADD of the only address');

@@ -103,7 +103,12 @@ describe('paths whose open() would block (finding 4)', () => {
     const pod = await e.addPod(`fifo${command.toLowerCase()}`);
     const before = await links(e.node.netns);
     const started = Date.now();
-    const out = await e.call(pod, command, { ...config(), ...(command === 'CHECK' ? { prevResult: { cniVersion: '1.0.0', ips: [] } } : {}) }, { netns: fifo, timeoutMs: 5_000 });
+    const out = await e.call(
+      pod,
+      command,
+      { ...config(), ...(command === 'CHECK' ? { prevResult: { cniVersion: '1.0.0', ips: [] } } : {}) },
+      { netns: fifo, timeoutMs: 5_000 },
+    );
     expect(Date.now() - started).toBeLessThan(2_000);
     const err = cniError(out);
     expect(`${err.msg} ${err.details ?? ''}`).toMatch(/pipe|namespace/);
@@ -200,7 +205,7 @@ describe('a second ADD of a live attachment into another netns (finding 8)', () 
   });
 });
 
-describe('a hand-made link with podnet\'s host-veth name (finding 9)', () => {
+describe("a hand-made link with podnet's host-veth name (finding 9)", () => {
   it('is never deleted by DEL, and blocks ADD with a clear error', async () => {
     const cfg = config();
     const pod = await e.addPod('foreign');

@@ -112,7 +112,10 @@ describe.each(['embedded', 'thick'] as E2eMode[])('podnet-host-gw, CNI %s', (mod
       const ra = cniOk<WireResult>(await call(a, 'ADD'), 'ADD a');
       const rb = cniOk<WireResult>(await call(b, 'ADD'), 'ADD b');
 
-      for (const [pod, r] of [[a, ra], [b, rb]] as const) {
+      for (const [pod, r] of [
+        [a, ra],
+        [b, rb],
+      ] as const) {
         expect(ipOf(r, 4)).toMatch(/^10\.251\.7\.\d+$/);
         expect(ipOf(r, 6)).toMatch(/^fd00:251:7::/);
         expect((await link(pod.netns, 'eth0'))?.mtu).toBe(1400);
@@ -134,7 +137,10 @@ describe.each(['embedded', 'thick'] as E2eMode[])('podnet-host-gw, CNI %s', (mod
 
       // DEL works without the lease file too (podnetd gone, node draining): same store, same names.
       rmSync(leaseFile);
-      for (const [pod, r] of [[a, ra], [b, rb]] as const) {
+      for (const [pod, r] of [
+        [a, ra],
+        [b, rb],
+      ] as const) {
         const del = await call(pod, 'DEL', { ...config(), prevResult: r });
         expect(del.code, del.stdout + del.stderr).toBe(0);
         expect((await links(pod.netns)).map((l) => l.ifname)).toEqual(['lo']);

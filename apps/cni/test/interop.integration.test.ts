@@ -46,7 +46,10 @@ describe('reference bridge + podnet-ipam', () => {
 
     const check = await e.call(a, 'CHECK', { ...config, prevResult: ra }, {}, REFERENCE_BRIDGE);
     expect(check.code, check.stdout + check.stderr).toBe(0);
-    for (const [pod, r] of [[a, ra], [b, rb]] as const) {
+    for (const [pod, r] of [
+      [a, ra],
+      [b, rb],
+    ] as const) {
       for (const round of [1, 2]) {
         const del = await e.call(pod, 'DEL', { ...config, prevResult: r }, {}, REFERENCE_BRIDGE);
         expect(del.code, `DEL #${round}: ${del.stdout}${del.stderr}`).toBe(0);
@@ -113,7 +116,10 @@ describe('podnet-ipam as a standalone CNI IPAM plugin', () => {
     cniOk(await e.call(p2, 'DEL', config, {}, bin.ipam), 'second DEL');
     expect((await ipamAllocations(e.dataDir, network)).map((x) => x.ip).sort()).toEqual([ip(r1), ip(r3)].sort());
 
-    const gc = await e.raw({ command: 'GC', path: cniPath(), config: { ...config, 'cni.dev/valid-attachments': [{ containerID: p3.containerId, ifname: 'eth0' }] } }, bin.ipam);
+    const gc = await e.raw(
+      { command: 'GC', path: cniPath(), config: { ...config, 'cni.dev/valid-attachments': [{ containerID: p3.containerId, ifname: 'eth0' }] } },
+      bin.ipam,
+    );
     expect(gc.code, gc.stdout + gc.stderr).toBe(0);
     expect(await ipamAllocations(e.dataDir, network)).toEqual([{ ip: ip(r3), containerId: p3.containerId, ifname: 'eth0' }]);
 

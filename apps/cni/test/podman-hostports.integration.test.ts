@@ -50,9 +50,25 @@ describe('podman -p on a podnet-bridge network (host ports built in)', () => {
     const hostPort = 18000 + Math.floor(Math.random() * 1000);
     const id = (
       await podman.ok([
-        'run', '--detach', '--pull=never', '--name', name, '--network', podman.network,
-        '-p', `127.0.0.1:${hostPort}:${PORT}`, '-p', `${hostPort + 1}:${PORT}`,
-        podman.image, 'nc', '-ll', '-p', String(PORT), '-e', 'echo', 'pnp-published',
+        'run',
+        '--detach',
+        '--pull=never',
+        '--name',
+        name,
+        '--network',
+        podman.network,
+        '-p',
+        `127.0.0.1:${hostPort}:${PORT}`,
+        '-p',
+        `${hostPort + 1}:${PORT}`,
+        podman.image,
+        'nc',
+        '-ll',
+        '-p',
+        String(PORT),
+        '-e',
+        'echo',
+        'pnp-published',
       ])
     ).trim();
     const ip = await podman.ipOf(name);

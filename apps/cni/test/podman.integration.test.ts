@@ -32,7 +32,23 @@ function readFromHost(ip: string, port: number): Promise<string> {
 
 /** A container answering "<greeting>\n" to every TCP connection on PORT (busybox nc, persistent). */
 async function startServer(name: string, greeting: string): Promise<string> {
-  await podman.ok(['run', '--detach', '--pull=never', '--name', name, '--network', podman.network, podman.image, 'nc', '-ll', '-p', String(PORT), '-e', 'echo', greeting]);
+  await podman.ok([
+    'run',
+    '--detach',
+    '--pull=never',
+    '--name',
+    name,
+    '--network',
+    podman.network,
+    podman.image,
+    'nc',
+    '-ll',
+    '-p',
+    String(PORT),
+    '-e',
+    'echo',
+    greeting,
+  ]);
   return podman.ipOf(name);
 }
 

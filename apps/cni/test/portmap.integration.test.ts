@@ -278,7 +278,11 @@ describe('podnet-portmap chained', () => {
     expect(del.code, del.stdout + del.stderr).toBe(0);
     expect(await hostPortElements()).not.toContain(d.containerId);
     expect(await connectSeen(remote, NODE4, 18100)).toMatch(/^unreached/);
-    for (const [pod, r] of [[d, rd], [e, re]] as const) cniOk(await call(pod, 'DEL', { ...bridgeConf, prevResult: r }, REFERENCE_BRIDGE), 'bridge DEL');
+    for (const [pod, r] of [
+      [d, rd],
+      [e, re],
+    ] as const)
+      cniOk(await call(pod, 'DEL', { ...bridgeConf, prevResult: r }, REFERENCE_BRIDGE), 'bridge DEL');
   });
 
   it('after podnet-bridge (no built-in mappings): the same host ports, GC by network', async () => {
@@ -299,7 +303,11 @@ describe('podnet-portmap chained', () => {
     expect(await connectSeen(remote, NODE6, 18100)).toBe(REMOTE6);
     // GC of another network leaves f alone; GC of f's network without f removes it.
     const gc = (network: string) =>
-      node.cni(portmapBin(), { command: 'GC', path: cniPath(), config: { ...portmapConfig(network, undefined, false), cniVersion: '1.1.0', 'cni.dev/valid-attachments': [] } });
+      node.cni(portmapBin(), {
+        command: 'GC',
+        path: cniPath(),
+        config: { ...portmapConfig(network, undefined, false), cniVersion: '1.1.0', 'cni.dev/valid-attachments': [] },
+      });
     expect((await gc(`${name}-other`)).code).toBe(0);
     expect(await hostPortElements()).toContain(f.containerId);
     expect((await gc(name)).code).toBe(0);

@@ -54,7 +54,10 @@ function status(net: Net) {
 async function repair(net: Net, binary = bin.bridge): Promise<{ code: number; report: Record<string, unknown>; stderr: string }> {
   const file = path.join(net.dataDir, `${net.name}.conf`);
   await writeFile(file, JSON.stringify(net.config));
-  const r = await run('nsenter', [`--net=${node.netns.path}`, '--', binary, 'repair', '--config', file], { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, cwd: '/' });
+  const r = await run('nsenter', [`--net=${node.netns.path}`, '--', binary, 'repair', '--config', file], {
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+    cwd: '/',
+  });
   let report: Record<string, unknown> = {};
   try {
     report = JSON.parse(r.stdout) as Record<string, unknown>;
@@ -69,7 +72,9 @@ async function storeFiles(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const name of (await readdir(dir)).sort()) {
     if (name === 'LOCK' || name.startsWith('LOG')) continue;
-    out[name] = createHash('sha256').update(await readFile(path.join(dir, name))).digest('hex');
+    out[name] = createHash('sha256')
+      .update(await readFile(path.join(dir, name)))
+      .digest('hex');
   }
   return out;
 }

@@ -164,7 +164,8 @@ describe('bridge pod half', () => {
 
     // Traffic: pod 2 counts echo requests from pod 1's own address (no NAT between pods).
     execFileSync('ip', ['netns', 'exec', PODS[1]!, 'nft', '-f', '-'], {
-      input: 'add table ip pnt_b\nadd chain ip pnt_b in { type filter hook input priority 0; }\nadd rule ip pnt_b in ip saddr 10.99.0.2 icmp type echo-request counter\n',
+      input:
+        'add table ip pnt_b\nadd chain ip pnt_b in { type filter hook input priority 0; }\nadd rule ip pnt_b in ip saddr 10.99.0.2 icmp type echo-request counter\n',
     });
     expect(nsExec(PODS[0]!, 'ping', '-c', '2', '-i', '0.2', '-W', '2', '10.99.0.3').status).toBe(0);
     expect(nsExec(PODS[1]!, 'nft', 'list', 'table', 'ip', 'pnt_b').out).toMatch(/counter packets [1-9]/);
@@ -281,7 +282,11 @@ describe('bridge pod half', () => {
       expect(r.out.msg).toContain('"eth0" already exists');
       await expectNothingLeft(true);
       expect(ipj(PODS[0]!, '-d', 'link', 'show', 'eth0')[0].ifalias).toBeUndefined();
-      expect(ipj(PODS[0]!, 'link', 'show').map((l) => l.ifname).sort()).toEqual(['eth0', 'lo', 'pnt-bpeer']);
+      expect(
+        ipj(PODS[0]!, 'link', 'show')
+          .map((l) => l.ifname)
+          .sort(),
+      ).toEqual(['eth0', 'lo', 'pnt-bpeer']);
     });
 
     it('when the IPAM range is exhausted', async () => {
@@ -420,7 +425,11 @@ describe('bridge pod half', () => {
       expect(r.code).toBe(1);
       expect(r.out.msg).toContain('10.99.0.254/24');
       expect(await allocations()).toEqual([]);
-      expect(nodeLinks().map((l) => l.ifname).filter((n) => /^veth[0-9a-f]{11}$/.test(n))).toEqual([]);
+      expect(
+        nodeLinks()
+          .map((l) => l.ifname)
+          .filter((n) => /^veth[0-9a-f]{11}$/.test(n)),
+      ).toEqual([]);
       const f = await cni('ADD', conf({ forceAddress: true }), podEnv(0));
       expect(f.code, JSON.stringify(f.out)).toBe(0);
       const addrs = ipj(NODE, '-4', 'addr', 'show', 'dev', BRIDGE)[0].addr_info.map((x: any) => `${x.local}/${x.prefixlen}`);

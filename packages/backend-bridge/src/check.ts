@@ -33,7 +33,7 @@ export async function check(options: BridgePodHalfOptions, args: CmdArgs): Promi
     const podIndex = interfaces.findIndex((i) => i.name === args.ifname && i.sandbox !== undefined && i.sandbox !== '');
     const podIf = interfaces[podIndex];
     if (!podIf) {
-      throw new CniError(ErrorCode.InvalidConfig, `prevResult has no interface "${args.ifname}" in a sandbox`, 'expected the result of this plugin\'s ADD');
+      throw new CniError(ErrorCode.InvalidConfig, `prevResult has no interface "${args.ifname}" in a sandbox`, "expected the result of this plugin's ADD");
     }
     if (podIf.sandbox !== args.netns) {
       throw new CniError(ErrorCode.Internal, `interface "${args.ifname}" sandbox is "${podIf.sandbox}", expected CNI_NETNS "${args.netns}"`);

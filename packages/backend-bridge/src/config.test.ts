@@ -39,7 +39,15 @@ describe('parseBridgeConfig', () => {
 
   it('reads runtimeConfig.portMappings in both casings, and refuses them without IPAM', () => {
     const ipam = { type: 'podnet-ipam' };
-    const c = parse({ ipam, runtimeConfig: { portMappings: [{ HostPort: 8080, ContainerPort: 80, Protocol: 'tcp', HostIP: '' }, { hostPort: 5353, containerPort: 53, protocol: 'udp', hostIP: '127.0.0.1' }] } });
+    const c = parse({
+      ipam,
+      runtimeConfig: {
+        portMappings: [
+          { HostPort: 8080, ContainerPort: 80, Protocol: 'tcp', HostIP: '' },
+          { hostPort: 5353, containerPort: 53, protocol: 'udp', hostIP: '127.0.0.1' },
+        ],
+      },
+    });
     expect(c.portMappings).toEqual([
       { hostPort: 8080, containerPort: 80, protocol: 'tcp', host: { kind: 'any' } },
       { hostPort: 5353, containerPort: 53, protocol: 'udp', host: { kind: 'address', address: '127.0.0.1', family: 4 } },

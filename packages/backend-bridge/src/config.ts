@@ -47,17 +47,7 @@ export interface BridgeConfig {
 /** Keys every CNI plugin config may carry (spec-reserved, injected by libcni, or skel logging). */
 const STANDARD_KEYS = new Set(NETCONF_KEYS);
 
-const BRIDGE_KEYS = new Set([
-  'bridge',
-  'isGateway',
-  'isDefaultGateway',
-  'forceAddress',
-  'ipMasq',
-  'mtu',
-  'hairpinMode',
-  'promiscMode',
-  'vlan',
-]);
+const BRIDGE_KEYS = new Set(['bridge', 'isGateway', 'isDefaultGateway', 'forceAddress', 'ipMasq', 'mtu', 'hairpinMode', 'promiscMode', 'vlan']);
 
 /** Reference-bridge keys podnet does not implement: named as such rather than "unknown". */
 const REFERENCE_ONLY_KEYS = new Set([
@@ -83,11 +73,7 @@ export interface ParseOptions {
  * Validate a plugin config and CNI_ARGS into a BridgeConfig.
  * Throws CniError 2 for unknown keys and 7 for wrong types, ranges and contradictions.
  */
-export function parseBridgeConfig(
-  conf: NetConf,
-  cniArgs: Readonly<Record<string, string>>,
-  options: ParseOptions,
-): BridgeConfig {
+export function parseBridgeConfig(conf: NetConf, cniArgs: Readonly<Record<string, string>>, options: ParseOptions): BridgeConfig {
   const extra = new Set(options.extraKeys ?? []);
   for (const key of Object.keys(conf)) {
     if (STANDARD_KEYS.has(key) || BRIDGE_KEYS.has(key) || extra.has(key) || key.startsWith('cni.dev/')) continue;
@@ -169,7 +155,7 @@ export function parseBridgeConfig(
     throw new CniError(
       ErrorCode.InvalidConfig,
       'invalid config: "runtimeConfig.portMappings" without "ipam"',
-      'host ports forward to the pod\'s addresses; an L2-only network has none',
+      "host ports forward to the pod's addresses; an L2-only network has none",
     );
   }
 

@@ -27,17 +27,19 @@ export async function del(options: BridgePodHalfOptions, args: CmdArgs): Promise
     await run.step('delete host veth', async () => {
       // A link with our name that podnet did not create is never deleted; the attachment's own
       // state (rules, address) still goes.
-      if ((await removeOwnedHostVeth(host, name, attachment, options.linkReaper)) === 'foreign') args.log?.warn(`DEL: left link ${name} alone: it is not podnet's (no matching owner alias)`);
+      if ((await removeOwnedHostVeth(host, name, attachment, options.linkReaper)) === 'foreign')
+        args.log?.warn(`DEL: left link ${name} alone: it is not podnet's (no matching owner alias)`);
     });
     // Host ports whatever the runtime sent: found by owner comment, so a DEL without
     // runtimeConfig (or after the network was renamed) still removes them. One transaction with
     // the masquerade elements.
     const ports = hostPorts.mayHold(owner, cfg.portMappings.length > 0);
-    if (cfg.ipMasq || ports) await run.step(ports ? 'remove masquerade and host ports' : 'remove masquerade', async () => {
-      const masqLines = cfg.ipMasq ? masq.removalLines(await masq.ownerAddresses(owner)) : [];
-      if (ports) await hostPorts.removeWith(owner, masqLines, async () => masqLines);
-      else if (masqLines.length > 0) await hostPorts.table.nft.apply(masqLines.join('\n') + '\n');
-    });
+    if (cfg.ipMasq || ports)
+      await run.step(ports ? 'remove masquerade and host ports' : 'remove masquerade', async () => {
+        const masqLines = cfg.ipMasq ? masq.removalLines(await masq.ownerAddresses(owner)) : [];
+        if (ports) await hostPorts.removeWith(owner, masqLines, async () => masqLines);
+        else if (masqLines.length > 0) await hostPorts.table.nft.apply(masqLines.join('\n') + '\n');
+      });
     if (ipam) await run.step(`IPAM DEL (${ipam.type})`, () => ipam.del(args));
   } finally {
     call.close();

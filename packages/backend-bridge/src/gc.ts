@@ -20,18 +20,20 @@ export async function gc(options: BridgePodHalfOptions, args: GcArgs): Promise<v
     await run.step('list host veths', async () => {
       for (const veth of await listPodVeths(host)) {
         if (!ownedByNetwork(veth.ownership, cfg.network) || valid.has(veth.ownership.digest)) continue;
-        const who = veth.ownership.form === 'named' ? `${veth.ownership.owner.containerId}/${veth.ownership.owner.ifname}` : `attachment ${veth.ownership.digest}`;
+        const who =
+          veth.ownership.form === 'named' ? `${veth.ownership.owner.containerId}/${veth.ownership.owner.ifname}` : `attachment ${veth.ownership.digest}`;
         args.log?.info(`GC: deleting ${veth.name} of ${who}`);
         await run.step(`delete host veth ${veth.name}`, () => removeHostVeth(host, veth, options.linkReaper));
       }
     });
     if (cfg.ipMasq) {
-      await run.step('masquerade', () =>
-        masq.gc(args.validAttachments.map((a) => ({ containerId: a.containerID, ifname: a.ifname }))),
-      );
+      await run.step('masquerade', () => masq.gc(args.validAttachments.map((a) => ({ containerId: a.containerID, ifname: a.ifname }))));
     }
     await run.step('host ports', () =>
-      hostPorts.gc(cfg.network, args.validAttachments.map((a) => ({ containerId: a.containerID, ifname: a.ifname }))),
+      hostPorts.gc(
+        cfg.network,
+        args.validAttachments.map((a) => ({ containerId: a.containerID, ifname: a.ifname })),
+      ),
     );
     if (ipam) await run.step(`IPAM GC (${ipam.type})`, () => ipam.gc(args));
     await run.step('attachment locks', () => removeStaleAttachmentLocks(options.lockDir ?? DEFAULT_LOCK_DIR, cfg.network, valid));

@@ -52,7 +52,12 @@ export function deleteOwnedHostVeth(host: HostSide, name: string, owner: VethOwn
 }
 
 /** deleteOwnedHostVeth through `reaper` when given (a daemon's coalesced deletions). */
-export async function removeOwnedHostVeth(host: HostSide, name: string, owner: VethOwner, reaper: LinkReaper | undefined): Promise<'deleted' | 'absent' | 'foreign'> {
+export async function removeOwnedHostVeth(
+  host: HostSide,
+  name: string,
+  owner: VethOwner,
+  reaper: LinkReaper | undefined,
+): Promise<'deleted' | 'absent' | 'foreign'> {
   if (!reaper) return deleteOwnedHostVeth(host, name, owner);
   const found = ownedHostVeth(host, name, owner);
   if (typeof found !== 'number') return found;
@@ -86,7 +91,7 @@ export function hostVethConflict(host: HostSide, name: string, owner: VethOwner)
     return new CniError(
       ErrorCode.InvalidEnvironment,
       `container ${owner.containerId} interface ${owner.ifname} is already attached to network "${owner.network}" in another network namespace (host veth ${name})`,
-      'CNI_NETNS differs from the live attachment\'s: DEL the existing attachment first',
+      "CNI_NETNS differs from the live attachment's: DEL the existing attachment first",
     );
   }
   return new CniError(
@@ -118,7 +123,11 @@ export function checkHostPort(host: HostSide, name: string, bridge: Link, podLin
   if (!link) throw new CniError(ErrorCode.Internal, `host veth "${name}" does not exist`);
   if (link.kind !== 'veth') throw new CniError(ErrorCode.Internal, `host link "${name}" is a ${link.kind ?? 'device'}, not a veth`);
   if (link.master !== bridge.index) {
-    throw new CniError(ErrorCode.Internal, `host veth "${name}" is not a port of bridge "${bridge.name}"`, `its master is ${link.master === undefined ? 'none' : `#${link.master}`}`);
+    throw new CniError(
+      ErrorCode.Internal,
+      `host veth "${name}" is not a port of bridge "${bridge.name}"`,
+      `its master is ${link.master === undefined ? 'none' : `#${link.master}`}`,
+    );
   }
   // Each end's IFLA_LINK is the other's ifindex (in its own netns).
   if (link.parent !== podLink.index || podLink.parent !== link.index) {

@@ -25,7 +25,12 @@ describe('Ipam (built-in, in-process)', () => {
   });
 
   it('a built-in without gc/status does nothing for them', async () => {
-    const ipam = new Ipam({ builtin: { add: async () => ({ cniVersion: '1.0.0' }), del: async () => {}, check: async () => {} } }, 'podnet-ipam', config, false);
+    const ipam = new Ipam(
+      { builtin: { add: async () => ({ cniVersion: '1.0.0' }), del: async () => {}, check: async () => {} } },
+      'podnet-ipam',
+      config,
+      false,
+    );
     await expect(ipam.gc({ path: [], config, stdin: Buffer.from(''), env: {}, validAttachments: [] })).resolves.toBeUndefined();
     await expect(ipam.status({ path: [], config, stdin: Buffer.from(''), env: {} })).resolves.toBeUndefined();
   });

@@ -97,4 +97,3 @@ export class Ipam {
     return this.rewritten ? { config: this.config } : {};
   }
 }
-

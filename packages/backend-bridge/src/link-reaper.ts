@@ -33,18 +33,20 @@ export interface LinkReaperOptions {
  * `ip link delete group G` in a child process, which inherits the caller's netns (`ipArgs` such
  * as `['-n', name]` point it elsewhere: tests).
  */
-export const deleteGroupInChild = (ipArgs: readonly string[] = []): GroupDeleter => (group) =>
-  new Promise((resolve, reject) => {
-    const child = spawn('ip', [...ipArgs, 'link', 'delete', 'group', String(group)], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      // "No such device": every marked link went away by itself (its netns died) — done anyway.
-      if (code === 0 || /No such device|Cannot find device/.test(stderr)) resolve();
-      else reject(new Error(`ip link delete group ${group} failed (exit ${code}): ${stderr.trim()}`));
+export const deleteGroupInChild =
+  (ipArgs: readonly string[] = []): GroupDeleter =>
+  (group) =>
+    new Promise((resolve, reject) => {
+      const child = spawn('ip', [...ipArgs, 'link', 'delete', 'group', String(group)], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => {
+        // "No such device": every marked link went away by itself (its netns died) — done anyway.
+        if (code === 0 || /No such device|Cannot find device/.test(stderr)) resolve();
+        else reject(new Error(`ip link delete group ${group} failed (exit ${code}): ${stderr.trim()}`));
+      });
     });
-  });
 
 export class LinkReaper {
   #pending: Waiter[] = [];

@@ -18,7 +18,10 @@ beforeAll(() => {
   deleteNamedNetns(NS);
   createNamedNetns(NS);
   ns = NetNS.open(`/run/netns/${NS}`);
-  masq = new Masquerade('pnt-net', nftBinary((fn) => ns.run(fn)));
+  masq = new Masquerade(
+    'pnt-net',
+    nftBinary((fn) => ns.run(fn)),
+  );
 });
 
 afterAll(() => {
@@ -87,7 +90,10 @@ describe('Masquerade', () => {
   });
 
   it('leaves other networks alone', async () => {
-    const other = new Masquerade('pnt-other', nftBinary((fn) => ns.run(fn)));
+    const other = new Masquerade(
+      'pnt-other',
+      nftBinary((fn) => ns.run(fn)),
+    );
     try {
       await other.add(a, ['10.23.0.2/24'], []);
       await masq.add(a, ['10.22.0.2/24'], []);
@@ -107,7 +113,8 @@ describe('Masquerade', () => {
     expect(scripts).toHaveLength(1);
     const lines = scripts[0]!.trim().split('\n');
     expect(lines).toHaveLength(3);
-    for (const line of lines) expect(line).toMatch(/^(add element \S+ \S+ exempt_[0-9a-f]{16} \{ 0 \}|create element \S+ \S+ pods[46] \{ .* comment "ctr-b\/eth0" \})$/);
+    for (const line of lines)
+      expect(line).toMatch(/^(add element \S+ \S+ exempt_[0-9a-f]{16} \{ 0 \}|create element \S+ \S+ pods[46] \{ .* comment "ctr-b\/eth0" \})$/);
     expect(await masq.list()).toEqual([
       { address: '10.22.0.2', family: 4, comment: 'ctr-a/eth0' },
       { address: '10.22.0.3', family: 4, comment: 'ctr-b/eth0' },

@@ -32,11 +32,7 @@ export function findNft(pathEnv = process.env['PATH'] ?? ''): string {
       // not here: next directory
     }
   }
-  throw new CniError(
-    ErrorCode.IoFailure,
-    'nft not found',
-    `"ipMasq" needs the nftables command line tool; looked in PATH and ${FALLBACK_DIRS.join(', ')}`,
-  );
+  throw new CniError(ErrorCode.IoFailure, 'nft not found', `"ipMasq" needs the nftables command line tool; looked in PATH and ${FALLBACK_DIRS.join(', ')}`);
 }
 
 /**

@@ -26,7 +26,13 @@ let lockDir: string;
 let plugin: Plugin;
 
 function conf(): { name: string; [key: string]: unknown } {
-  return { cniVersion: '1.1.0', name: NET, type: 'podnet-bridge', bridge: 'pns-bbr0', ipam: { type: 'podnet-ipam', dataDir, ranges: [[{ subnet: '10.97.0.0/24' }]] } };
+  return {
+    cniVersion: '1.1.0',
+    name: NET,
+    type: 'podnet-bridge',
+    bridge: 'pns-bbr0',
+    ipam: { type: 'podnet-ipam', dataDir, ranges: [[{ subnet: '10.97.0.0/24' }]] },
+  };
 }
 
 async function add(i: number, containerId: string): Promise<string> {
@@ -78,7 +84,13 @@ describe('pns: findLivePods', () => {
       expect(blind.pods.map((p) => p.owner.containerId)).toContain(`${PLACEHOLDER_PREFIX}${digest}`);
       expect(findLivePods(host, 'pns-other', known, () => true).pods).toEqual([]);
       // A pod netns that cannot be found is reported, not guessed.
-      const unseen = findLivePods(host, NET, known, () => true, () => []);
+      const unseen = findLivePods(
+        host,
+        NET,
+        known,
+        () => true,
+        () => [],
+      );
       expect(unseen.pods).toEqual([]);
       expect(unseen.unresolved.map((u) => u.owner.containerId).sort()).toEqual([...ids].sort());
     } finally {

@@ -18,7 +18,17 @@ import { CniError, ErrorCode } from '@podnet/core/cni';
 import type { NetConf } from '@podnet/core/cni';
 import { managesAddress, parseIpamConfig, parseStoreLocation, PLACEHOLDER_PREFIX, repair } from '@podnet/core/ipam';
 import type { IpamConfig, LiveAttachment, Owner, RepairReport } from '@podnet/core/ipam';
-import { failed, flockStoreLock, loadNetworkConfig, processIo, RepairExit, reportJson, reportLines, UsageError, parseRepairArgs } from '@podnet/core/ipam-plugin';
+import {
+  failed,
+  flockStoreLock,
+  loadNetworkConfig,
+  processIo,
+  RepairExit,
+  reportJson,
+  reportLines,
+  UsageError,
+  parseRepairArgs,
+} from '@podnet/core/ipam-plugin';
 import type { CommandIo } from '@podnet/core/ipam-plugin';
 import { getLink, listAddresses, listLinks, NetlinkSocket, nsidOf, RT_SCOPE_LINK } from '@podnet/core/netlink';
 import type { Link } from '@podnet/core/netlink';
@@ -152,7 +162,10 @@ export function findLivePods(
         unresolved.push({
           veth: link.name,
           owner,
-          reason: link.parentNetnsId === undefined ? 'its peer is not in another netns' : `no netns file with nsid ${link.parentNetnsId} in ${NETNS_DIRS.join(', ')} or /proc/*/ns/net`,
+          reason:
+            link.parentNetnsId === undefined
+              ? 'its peer is not in another netns'
+              : `no netns file with nsid ${link.parentNetnsId} in ${NETNS_DIRS.join(', ')} or /proc/*/ns/net`,
         });
         continue;
       }
@@ -176,7 +189,11 @@ export async function repairNetwork(options: BridgePodHalfOptions, conf: NetConf
     const { cfg, host } = call;
     if (cfg.ipam === undefined) throw new CniError(ErrorCode.InvalidConfig, `network "${cfg.network}" has no IPAM: nothing to repair`);
     if (cfg.ipam.type !== BUILTIN_IPAM_TYPE) {
-      throw new CniError(ErrorCode.InvalidConfig, `network "${cfg.network}" uses IPAM "${cfg.ipam.type}"`, `only the built-in ${BUILTIN_IPAM_TYPE} store is repaired here; repair that IPAM's store with its own tools`);
+      throw new CniError(
+        ErrorCode.InvalidConfig,
+        `network "${cfg.network}" uses IPAM "${cfg.ipam.type}"`,
+        `only the built-in ${BUILTIN_IPAM_TYPE} store is repaired here; repair that IPAM's store with its own tools`,
+      );
     }
     const ipamConf = { ...conf, ipam: cfg.ipam };
     const location = parseStoreLocation(ipamConf);
@@ -206,12 +223,7 @@ export async function repairNetwork(options: BridgePodHalfOptions, conf: NetConf
  * plugin out of a conflist (`podnet-bridge`). Returns the exit code: 0 repaired; 3 repaired but a
  * live pod could not be checked or an address is in conflict; 1 failed; 2 usage.
  */
-export async function bridgeRepairMain(
-  argv: readonly string[],
-  type: string,
-  options: BridgePodHalfOptions = {},
-  io: CommandIo = processIo,
-): Promise<number> {
+export async function bridgeRepairMain(argv: readonly string[], type: string, options: BridgePodHalfOptions = {}, io: CommandIo = processIo): Promise<number> {
   try {
     const conf = loadNetworkConfig(parseRepairArgs(argv).config, (plugin) => plugin['type'] === type);
     if (conf.type !== type) throw new UsageError(`--config is a "${conf.type}" network, not "${type}"`);
@@ -219,7 +231,9 @@ export async function bridgeRepairMain(
     for (const line of reportLines(report)) io.stderr(`${line}\n`);
     io.stderr(`repair: ${pods.length} live pod(s) of network "${conf.name}" checked against the store\n`);
     for (const u of unresolved) {
-      io.stderr(`repair: WARNING live veth ${u.veth} of ${u.owner.containerId}/${u.owner.ifname} not checked: ${u.reason}; its address is protected only if the store kept it\n`);
+      io.stderr(
+        `repair: WARNING live veth ${u.veth} of ${u.owner.containerId}/${u.owner.ifname} not checked: ${u.reason}; its address is protected only if the store kept it\n`,
+      );
     }
     io.stdout(`${JSON.stringify(reportJson(report, { livePods: pods.length, unresolved }))}\n`);
     return unresolved.length > 0 || report.plan.conflicts.length > 0 ? RepairExit.Attention : RepairExit.Ok;

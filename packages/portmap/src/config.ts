@@ -26,7 +26,11 @@ export function parsePortmapConfig(conf: NetConf): PortmapConfig {
         'it names an iptables chain (e.g. KUBE-MARK-MASQ), and podnet-portmap programs nftables only; use "markMasqBit" (default 13) — note kube-proxy stopped providing KUBE-MARK-MASQ as API (KEP-3178)',
       );
     }
-    throw new CniError(ErrorCode.UnsupportedField, `unknown config key "${key}" (value ${showValue(conf[key])})`, `expected one of: ${[...KEYS].join(', ')}, or a standard CNI key`);
+    throw new CniError(
+      ErrorCode.UnsupportedField,
+      `unknown config key "${key}" (value ${showValue(conf[key])})`,
+      `expected one of: ${[...KEYS].join(', ')}, or a standard CNI key`,
+    );
   }
   const bool = (key: string, def: boolean): boolean => {
     const v = conf[key];
@@ -37,7 +41,11 @@ export function parsePortmapConfig(conf: NetConf): PortmapConfig {
   const backend = conf['backend'];
   if (backend !== undefined && backend !== 'nftables') {
     if (backend === 'iptables') {
-      throw new CniError(ErrorCode.UnsupportedField, 'unsupported "backend" "iptables"', 'podnet-portmap programs nftables only (one transaction per call instead of many iptables processes); set "backend": "nftables" or drop the key');
+      throw new CniError(
+        ErrorCode.UnsupportedField,
+        'unsupported "backend" "iptables"',
+        'podnet-portmap programs nftables only (one transaction per call instead of many iptables processes); set "backend": "nftables" or drop the key',
+      );
     }
     throw new CniError(ErrorCode.InvalidConfig, `invalid "backend" ${showValue(backend)}`, 'expected "nftables"');
   }

@@ -21,7 +21,7 @@ let netns: NetNS;
 let stateDir: string;
 let nft: NftRunner;
 let ports: HostPorts;
-const enter = <T,>(fn: () => T): T => netns.run(fn);
+const enter = <T>(fn: () => T): T => netns.run(fn);
 
 /** The test's own runner: `nft` inside the namespace (the executables use the bridge's). */
 function nftIn(): NftRunner {
@@ -100,7 +100,7 @@ describe('HostPorts on the kernel', () => {
     expect(new Set(table().match(/tcp \. 7000 comment "pnp-net\|r\d/g))).toHaveProperty('size', 1);
   });
 
-  it('DEL removes the owner\'s elements by comment, after a network rename too', async () => {
+  it("DEL removes the owner's elements by comment, after a network rename too", async () => {
     await ports.remove({ containerId: 'aaaa', ifname: 'eth0' });
     expect(table()).not.toContain('aaaa');
     expect(table()).toContain('bbbb');
@@ -120,7 +120,7 @@ describe('HostPorts on the kernel', () => {
     await expect(ports.check(plan('aaaa', [{ hostPort: 8080, containerPort: 80 }]))).rejects.toThrow(/is missing/);
   });
 
-  it('GC removes one network\'s stale attachments only, and drops the table when none is left', async () => {
+  it("GC removes one network's stale attachments only, and drops the table when none is left", async () => {
     await ports.add(plan('other', [{ hostPort: 6000, containerPort: 60 }], '10.67.0.2/24', 'pnp-other'), undefined);
     const gone = await ports.gc('pnp-net', [{ containerId: 'bbbb', ifname: 'eth0' }]);
     expect(new Set(gone.map((e) => e.comment?.split('|')[0]))).toEqual(new Set(['pnp-net']));
@@ -135,7 +135,13 @@ describe('HostPorts on the kernel', () => {
   });
 
   it('repair puts a flushed table back from the records, and is a no-op when all is there', async () => {
-    await ports.add(plan('aaaa', [{ hostPort: 8080, containerPort: 80 }, { hostPort: 8443, containerPort: 443, hostIP: '192.0.2.9' }]), 'lo');
+    await ports.add(
+      plan('aaaa', [
+        { hostPort: 8080, containerPort: 80 },
+        { hostPort: 8443, containerPort: 443, hostIP: '192.0.2.9' },
+      ]),
+      'lo',
+    );
     const before = table();
     expect(await repairHostPorts({ nft, stateDir, enter })).toMatchObject({ repaired: false, missing: [] });
     sh('nft', 'flush', 'ruleset');
@@ -148,7 +154,12 @@ describe('HostPorts on the kernel', () => {
     sh('nft', 'flush', 'chain', 'inet', 'podnet_hostports', chain);
     expect((await repairHostPorts({ nft, stateDir, enter })).missing).toEqual([`chain ${chain}`]);
     expect(table()).toBe(before);
-    await ports.check(plan('aaaa', [{ hostPort: 8080, containerPort: 80 }, { hostPort: 8443, containerPort: 443, hostIP: '192.0.2.9' }]));
+    await ports.check(
+      plan('aaaa', [
+        { hostPort: 8080, containerPort: 80 },
+        { hostPort: 8443, containerPort: 443, hostIP: '192.0.2.9' },
+      ]),
+    );
   });
 
   it('a re-ADD of an attachment replaces its elements (other ports, other pod address)', async () => {
@@ -171,7 +182,14 @@ describe('HostPorts on the kernel', () => {
 
   it('flushes the UDP conntrack entries of a new UDP host port', async () => {
     // A stale flow to node:5353 (nothing listens), made before the mapping exists.
-    execFileSync('ip', ['netns', 'exec', name, process.execPath, '-e', "const s=require('node:dgram').createSocket('udp4');s.send('x',5353,'127.0.0.1',()=>s.close())"]);
+    execFileSync('ip', [
+      'netns',
+      'exec',
+      name,
+      process.execPath,
+      '-e',
+      "const s=require('node:dgram').createSocket('udp4');s.send('x',5353,'127.0.0.1',()=>s.close())",
+    ]);
     expect(countUdp(5353)).toBeGreaterThan(0);
     await ports.add(plan('udpy', [{ hostPort: 5353, containerPort: 53, protocol: 'udp' }], '10.66.0.9/24'), undefined);
     expect(countUdp(5353)).toBe(0);
@@ -180,5 +198,7 @@ describe('HostPorts on the kernel', () => {
 
 /** UDP conntrack entries to `port` in the namespace. */
 function countUdp(port: number): number {
-  return sh('cat', '/proc/net/nf_conntrack').split('\n').filter((l) => / udp /.test(l) && l.includes(`dport=${port} `)).length;
+  return sh('cat', '/proc/net/nf_conntrack')
+    .split('\n')
+    .filter((l) => / udp /.test(l) && l.includes(`dport=${port} `)).length;
 }

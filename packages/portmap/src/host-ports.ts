@@ -177,7 +177,10 @@ export class HostPorts {
     for (const [chain, rules] of profileRules(plan.profileName, plan.profile)) {
       const n = state.chains.get(chain);
       if (n !== rules.length) {
-        throw new CniError(ErrorCode.Internal, `host-port chain ${chain} in nft table inet ${HOSTPORT_TABLE} ${n === undefined ? 'is missing' : `has ${n} rules, expected ${rules.length}`}`);
+        throw new CniError(
+          ErrorCode.Internal,
+          `host-port chain ${chain} in nft table inet ${HOSTPORT_TABLE} ${n === undefined ? 'is missing' : `has ${n} rules, expected ${rules.length}`}`,
+        );
       }
     }
   }

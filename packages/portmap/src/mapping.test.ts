@@ -38,7 +38,13 @@ describe('parsePortMappings', () => {
   it.each([
     [[{ hostPort: 0, containerPort: 80 }], 'runtimeConfig.portMappings[0].hostPort'],
     [[{ hostPort: 80, containerPort: 65536 }], 'runtimeConfig.portMappings[0].containerPort'],
-    [[{ hostPort: 80, containerPort: 80 }, { hostPort: 81, containerPort: 80, protocol: 'icmp' }], 'runtimeConfig.portMappings[1].protocol'],
+    [
+      [
+        { hostPort: 80, containerPort: 80 },
+        { hostPort: 81, containerPort: 80, protocol: 'icmp' },
+      ],
+      'runtimeConfig.portMappings[1].protocol',
+    ],
     [[{ hostPort: 80, containerPort: 80, hostIP: 'node-1' }], 'runtimeConfig.portMappings[0].hostIP'],
     [[{ hostPort: 80, containerPort: 80, hostIP: '::1' }], 'IPv6 has no route_localnet'],
     [[{ hostPort: 80, containerPort: 80, hostIP: '127.0.0.2' }], 'only 127.0.0.1'],
@@ -51,11 +57,27 @@ describe('parsePortMappings', () => {
   });
 
   it('collapses exact duplicates and refuses two targets for one host port', () => {
-    expect(parsePortMappings([{ hostPort: 80, containerPort: 8080 }, { hostPort: 80, containerPort: 8080 }])).toHaveLength(1);
-    const e = codeOf(() => parsePortMappings([{ hostPort: 80, containerPort: 8080 }, { hostPort: 80, containerPort: 9090, hostIP: '0.0.0.0' }]));
+    expect(
+      parsePortMappings([
+        { hostPort: 80, containerPort: 8080 },
+        { hostPort: 80, containerPort: 8080 },
+      ]),
+    ).toHaveLength(1);
+    const e = codeOf(() =>
+      parsePortMappings([
+        { hostPort: 80, containerPort: 8080 },
+        { hostPort: 80, containerPort: 9090, hostIP: '0.0.0.0' },
+      ]),
+    );
     expect(e.msg).toMatch(/\[1\].*claims the host port of runtimeConfig.portMappings\[0\]/);
     // Same port, other protocol or other host address: fine.
-    expect(parsePortMappings([{ hostPort: 80, containerPort: 1 }, { hostPort: 80, containerPort: 2, protocol: 'udp' }, { hostPort: 80, containerPort: 3, hostIP: '10.0.0.1' }])).toHaveLength(3);
+    expect(
+      parsePortMappings([
+        { hostPort: 80, containerPort: 1 },
+        { hostPort: 80, containerPort: 2, protocol: 'udp' },
+        { hostPort: 80, containerPort: 3, hostIP: '10.0.0.1' },
+      ]),
+    ).toHaveLength(3);
   });
 });
 
@@ -63,7 +85,9 @@ describe('podnet-portmap config', () => {
   const base = { cniVersion: '1.0.0', name: 'n', type: 'podnet-portmap' };
   it('takes the reference keys with their defaults', () => {
     expect(parsePortmapConfig({ ...base }).profile).toEqual(DEFAULT_PROFILE);
-    expect(parsePortmapConfig({ ...base, snat: false, markMasqBit: 20, masqAll: true, conditionsV4: ['iifname != "lo"'], backend: 'nftables' }).profile).toEqual({
+    expect(
+      parsePortmapConfig({ ...base, snat: false, markMasqBit: 20, masqAll: true, conditionsV4: ['iifname != "lo"'], backend: 'nftables' }).profile,
+    ).toEqual({
       snat: false,
       masqAll: true,
       markBit: 20,
@@ -72,9 +96,15 @@ describe('podnet-portmap config', () => {
     });
   });
   it('refuses the iptables-only keys with code 2 saying why', () => {
-    expect(codeOf(() => parsePortmapConfig({ ...base, externalSetMarkChain: 'KUBE-MARK-MASQ' }))).toMatchObject({ code: 2, msg: expect.stringContaining('nftables only') });
+    expect(codeOf(() => parsePortmapConfig({ ...base, externalSetMarkChain: 'KUBE-MARK-MASQ' }))).toMatchObject({
+      code: 2,
+      msg: expect.stringContaining('nftables only'),
+    });
     expect(codeOf(() => parsePortmapConfig({ ...base, backend: 'iptables' }))).toMatchObject({ code: 2 });
-    expect(codeOf(() => parsePortmapConfig({ ...base, conditionsV4: ['-s', '1.2.3.4'] }))).toMatchObject({ code: 2, msg: expect.stringContaining('iptables syntax') });
+    expect(codeOf(() => parsePortmapConfig({ ...base, conditionsV4: ['-s', '1.2.3.4'] }))).toMatchObject({
+      code: 2,
+      msg: expect.stringContaining('iptables syntax'),
+    });
     expect(codeOf(() => parsePortmapConfig({ ...base, markMasqBit: 32 })).code).toBe(7);
     expect(codeOf(() => parsePortmapConfig({ ...base, bogus: 1 })).code).toBe(2);
   });
@@ -100,7 +130,10 @@ describe('planHostPorts', () => {
     });
     const p = plan.profileName;
     const owners = plan.elements.filter((e) => e.set.startsWith('owners'));
-    expect(owners.map((e) => e.key)).toEqual([expect.stringMatching(/^0\.0\.0\.0 \. tcp \. 8080 \. \d+ \. \d+$/), expect.stringMatching(/^192\.168\.1\.5 \. udp \. 5353 \. \d+ \. \d+$/)]);
+    expect(owners.map((e) => e.key)).toEqual([
+      expect.stringMatching(/^0\.0\.0\.0 \. tcp \. 8080 \. \d+ \. \d+$/),
+      expect.stringMatching(/^192\.168\.1\.5 \. udp \. 5353 \. \d+ \. \d+$/),
+    ]);
     expect(plan.elements.filter((e) => !e.set.startsWith('owners'))).toEqual([
       { set: 'claims4', key: '0.0.0.0 . tcp . 8080', comment: 'net-a|c0ffee/eth0' },
       { set: 'claims4', key: '192.168.1.5 . udp . 5353', comment: 'net-a|c0ffee/eth0' },
@@ -114,13 +147,23 @@ describe('planHostPorts', () => {
   });
 
   it('names the holder of a taken claim', () => {
-    const mine = planHostPorts({ owner, mappings: parsePortMappings([{ hostPort: 8080, containerPort: 80 }]), podAddresses: ['10.9.0.7/24'], profile: DEFAULT_PROFILE });
+    const mine = planHostPorts({
+      owner,
+      mappings: parsePortMappings([{ hostPort: 8080, containerPort: 80 }]),
+      podAddresses: ['10.9.0.7/24'],
+      profile: DEFAULT_PROFILE,
+    });
     const state = parseTable({
       nftables: [{ set: { name: 'claims4', elem: [{ elem: { val: { concat: ['0.0.0.0', 'tcp', 8080] }, comment: 'net-b|beef/eth0' } }] } }],
     });
-    expect(codeOf(() => assertFree(mine, state))).toMatchObject({ code: 7, msg: expect.stringContaining('tcp/8080 on every IPv4 address is already taken by container beef, ifname eth0 (network "net-b")') });
+    expect(codeOf(() => assertFree(mine, state))).toMatchObject({
+      code: 7,
+      msg: expect.stringContaining('tcp/8080 on every IPv4 address is already taken by container beef, ifname eth0 (network "net-b")'),
+    });
     // The same attachment under another network name (a rename) is not a conflict.
-    const renamed = parseTable({ nftables: [{ set: { name: 'claims4', elem: [{ elem: { val: { concat: ['0.0.0.0', 'tcp', 8080] }, comment: 'old-name|c0ffee/eth0' } }] } }] });
+    const renamed = parseTable({
+      nftables: [{ set: { name: 'claims4', elem: [{ elem: { val: { concat: ['0.0.0.0', 'tcp', 8080] }, comment: 'old-name|c0ffee/eth0' } }] } }],
+    });
     expect(() => assertFree(mine, renamed)).not.toThrow();
   });
 

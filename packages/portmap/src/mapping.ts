@@ -20,16 +20,22 @@ export interface PortMapping {
   host: HostScope;
 }
 
-export type HostScope =
-  | { kind: 'any' }
-  | { kind: 'family'; family: 4 | 6 }
-  | { kind: 'address'; address: string; family: 4 | 6 };
+export type HostScope = { kind: 'any' } | { kind: 'family'; family: 4 | 6 } | { kind: 'address'; address: string; family: 4 | 6 };
 
 const PROTOCOLS: ReadonlySet<string> = new Set(['tcp', 'udp', 'sctp']);
 
 /** Human text of a mapping for messages: `tcp 127.0.0.1:8080 → 80`. */
 export function describeMapping(m: PortMapping): string {
-  const host = m.host.kind === 'address' ? (m.host.family === 6 ? `[${m.host.address}]` : m.host.address) : m.host.kind === 'family' ? (m.host.family === 4 ? '0.0.0.0' : '[::]') : '*';
+  const host =
+    m.host.kind === 'address'
+      ? m.host.family === 6
+        ? `[${m.host.address}]`
+        : m.host.address
+      : m.host.kind === 'family'
+        ? m.host.family === 4
+          ? '0.0.0.0'
+          : '[::]'
+        : '*';
   return `${m.protocol} ${host}:${m.hostPort} → ${m.containerPort}`;
 }
 

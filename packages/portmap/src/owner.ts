@@ -38,7 +38,9 @@ export function networkPart(network: string): string {
 
 export function attachmentPart(a: Pick<Attachment, 'containerId' | 'ifname'>): string {
   const plain = `${a.containerId}/${a.ifname}`;
-  return plain.length <= MAX_COMMENT - MAX_NETWORK_PART - 2 && SAFE.test(a.containerId) && SAFE.test(a.ifname) ? plain : `#${fnv1a64(`att\0${a.containerId}\0${a.ifname}`)}`;
+  return plain.length <= MAX_COMMENT - MAX_NETWORK_PART - 2 && SAFE.test(a.containerId) && SAFE.test(a.ifname)
+    ? plain
+    : `#${fnv1a64(`att\0${a.containerId}\0${a.ifname}`)}`;
 }
 
 export function ownerComment(a: Attachment): string {
@@ -60,7 +62,7 @@ export function parseComment(comment: string | undefined): ParsedComment | undef
 /** For messages: `container 1234…/eth0 of network "podnet"`. */
 export function describeHolder(comment: string | undefined): string {
   const p = parseComment(comment);
-  if (!p) return comment === undefined ? 'an element without an owner comment (not podnet\'s)' : `owner "${comment}"`;
+  if (!p) return comment === undefined ? "an element without an owner comment (not podnet's)" : `owner "${comment}"`;
   const who = p.attachment.startsWith('#') ? `attachment ${p.attachment}` : `container ${p.attachment.replace('/', ', ifname ')}`;
   const net = p.network.startsWith('#') ? `network ${p.network}` : `network "${p.network}"`;
   return `${who} (${net})`;

@@ -28,7 +28,7 @@ interface Node {
 
 function openNode(options: PortmapPluginOptions, args: CmdArgs | GcArgs): Node {
   const netns = options.hostNetns ? NetNS.open(options.hostNetns) : undefined;
-  const enter = <T,>(fn: () => T): T => (netns ? netns.run(fn) : fn());
+  const enter = <T>(fn: () => T): T => (netns ? netns.run(fn) : fn());
   const log = args.log ? { warn: (m: string) => args.log!.warn(m), info: (m: string) => args.log!.info(m) } : undefined;
   const hostPorts = new HostPorts({
     nft: options.nft(enter),
@@ -42,16 +42,18 @@ function openNode(options: PortmapPluginOptions, args: CmdArgs | GcArgs): Node {
 /** The pod's addresses in prevResult: those on an interface inside a sandbox (or on no interface). */
 function podAddresses(prev: Result): string[] {
   const interfaces = prev.interfaces ?? [];
-  return (prev.ips ?? [])
-    .filter((ip) => ip.interface === undefined || (interfaces[ip.interface]?.sandbox ?? '') !== '')
-    .map((ip) => ip.address);
+  return (prev.ips ?? []).filter((ip) => ip.interface === undefined || (interfaces[ip.interface]?.sandbox ?? '') !== '').map((ip) => ip.address);
 }
 
 function planFor(node: Node, args: CmdArgs, verb: string): { plan: HostPortPlan; prev: Result } {
   const cfg = parsePortmapConfig(args.config);
   const prev = args.config.prevResult;
   if (!prev) {
-    throw new CniError(ErrorCode.InvalidConfig, `${verb} needs prevResult`, 'podnet-portmap is a chained plugin: list it after the plugin that creates the interface (e.g. bridge or podnet-bridge)');
+    throw new CniError(
+      ErrorCode.InvalidConfig,
+      `${verb} needs prevResult`,
+      'podnet-portmap is a chained plugin: list it after the plugin that creates the interface (e.g. bridge or podnet-bridge)',
+    );
   }
   const owner = { network: cfg.network, containerId: args.containerId, ifname: args.ifname };
   const plan = node.hostPorts.plan({ owner, mappings: cfg.mappings, podAddresses: podAddresses(prev), profile: cfg.profile });

@@ -70,7 +70,7 @@ export function elementText(e: Element): string {
 
 /** The rules of a profile's chains, in order. */
 export function profileRules(name: string, p: Profile): Map<string, string[]> {
-  const mark = `0x${(1 << p.markBit >>> 0).toString(16).padStart(8, '0')}`;
+  const mark = `0x${((1 << p.markBit) >>> 0).toString(16).padStart(8, '0')}`;
   const dnat: string[] = [];
   for (const f of [4, 6] as const) {
     const ip = f === 4 ? 'ip' : 'ip6';
@@ -154,7 +154,10 @@ export function fastLines(plan: HostPortPlan): string[] {
 export function removeLines(elements: readonly Element[]): string[] {
   const lines: string[] = [];
   for (const e of elements) {
-    lines.push(`add element ${T} ${e.set} { ${elementText({ set: e.set, key: e.key, ...(e.value !== undefined ? { value: e.value } : {}) })} }`, `delete element ${T} ${e.set} { ${e.key} }`);
+    lines.push(
+      `add element ${T} ${e.set} { ${elementText({ set: e.set, key: e.key, ...(e.value !== undefined ? { value: e.value } : {}) })} }`,
+      `delete element ${T} ${e.set} { ${e.key} }`,
+    );
   }
   return lines;
 }

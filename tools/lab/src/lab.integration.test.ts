@@ -58,7 +58,10 @@ describe('Lab', () => {
     const a = await lab.addPod(node, 'a');
     const b = await lab.addPod(node, 'b');
     await runOk('ip', ['link', 'add', 'eth0', 'netns', a.netns.name, 'type', 'veth', 'peer', 'eth0', 'netns', b.netns.name]);
-    for (const [pod, ip] of [[a, '10.255.0.1/30'], [b, '10.255.0.2/30']] as const) {
+    for (const [pod, ip] of [
+      [a, '10.255.0.1/30'],
+      [b, '10.255.0.2/30'],
+    ] as const) {
       await pod.netns.execOk('ip', ['addr', 'add', ip, 'dev', 'eth0']);
       await pod.netns.execOk('ip', ['link', 'set', 'eth0', 'up']);
     }

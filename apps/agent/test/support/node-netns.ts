@@ -70,7 +70,9 @@ export function startAgent(node: TestNode, args: string[]): RunningAgent {
   };
   child.stdout?.on('data', collector());
   child.stderr?.on('data', collector());
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   return { child, logs, exited };
 }
 

@@ -50,7 +50,8 @@ export class Containerd {
     this.image = `localhost/${id}-pause:1`;
     const def = protoLoader.loadSync(path.join(here, 'cri', 'runtime.proto'), { keepCase: false, longs: Number, enums: String, defaults: true });
     const pkg = grpc.loadPackageDefinition(def) as unknown as { runtime: { v1: { RuntimeService: grpc.ServiceClientConstructor } } };
-    this.client = new pkg.runtime.v1.RuntimeService(`unix://${this.socket}`, grpc.credentials.createInsecure()) as unknown as Record<string, Unary> & grpc.Client;
+    this.client = new pkg.runtime.v1.RuntimeService(`unix://${this.socket}`, grpc.credentials.createInsecure()) as unknown as Record<string, Unary> &
+      grpc.Client;
   }
 
   get socket(): string {
@@ -98,7 +99,10 @@ export class Containerd {
 
   /** The pod IP containerd reports and the pod's netns path (verbose info: the runtime spec). */
   async status(id: string): Promise<{ ip: string; additional: string[]; netns: string | undefined; state: string }> {
-    const res = await this.call<{ status: { state: string; network?: { ip: string; additionalIps: Array<{ ip: string }> } }; info: Record<string, string> }>('PodSandboxStatus', { podSandboxId: id, verbose: true });
+    const res = await this.call<{ status: { state: string; network?: { ip: string; additionalIps: Array<{ ip: string }> } }; info: Record<string, string> }>(
+      'PodSandboxStatus',
+      { podSandboxId: id, verbose: true },
+    );
     let netns: string | undefined;
     try {
       const info = JSON.parse(res.info['info'] ?? '{}') as { runtimeSpec?: { linux?: { namespaces?: Array<{ type: string; path?: string }> } } };
@@ -128,7 +132,11 @@ export class Containerd {
     }
     // Mounts containerd left under its root/state (snapshots, shm), deepest first.
     const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
-    const points = mountinfo.split('\n').map((l) => l.split(' ')[4] ?? '').filter((p) => p.startsWith(`${this.dir}/`)).sort((a, b) => b.length - a.length);
+    const points = mountinfo
+      .split('\n')
+      .map((l) => l.split(' ')[4] ?? '')
+      .filter((p) => p.startsWith(`${this.dir}/`))
+      .sort((a, b) => b.length - a.length);
     for (const p of points) await run('umount', ['-l', p]);
     await rm(this.dir, { recursive: true, force: true });
   }

@@ -149,7 +149,10 @@ export class E2e {
 
   async snapshot(pods: readonly LabPod[] = [], network = this.network): Promise<Snapshot> {
     const names = async (ns: LabPod['netns']): Promise<string[]> =>
-      (await links(ns)).map((l) => l.ifname).filter((n) => n !== 'lo').sort();
+      (await links(ns))
+        .map((l) => l.ifname)
+        .filter((n) => n !== 'lo')
+        .sort();
     const podLinks: Record<string, string[]> = {};
     for (const pod of pods) podLinks[pod.name] = await names(pod.netns);
     return {

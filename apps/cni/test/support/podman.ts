@@ -185,10 +185,7 @@ export class Podman {
         '',
       ].join('\n'),
     );
-    await writeFile(
-      path.join(d, 'storage.conf'),
-      ['[storage]', 'driver = "vfs"', `runroot = "${d}/runroot"`, `graphroot = "${d}/root"`, ''].join('\n'),
-    );
+    await writeFile(path.join(d, 'storage.conf'), ['[storage]', 'driver = "vfs"', `runroot = "${d}/runroot"`, `graphroot = "${d}/root"`, ''].join('\n'));
     const conflist = {
       cniVersion: '1.0.0',
       name: this.network,

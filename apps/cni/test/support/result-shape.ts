@@ -21,7 +21,10 @@ export function expectValidResult(json: unknown, version: string): WireResult {
   expect(json, 'ADD printed a JSON object').toBeTypeOf('object');
   const r = json as WireResult;
   expect(r.cniVersion, 'cniVersion is the config version').toBe(version);
-  expect(Object.keys(r).every((k) => ['cniVersion', 'interfaces', 'ips', 'routes', 'dns'].includes(k)), `only spec keys: ${Object.keys(r).join(',')}`).toBe(true);
+  expect(
+    Object.keys(r).every((k) => ['cniVersion', 'interfaces', 'ips', 'routes', 'dns'].includes(k)),
+    `only spec keys: ${Object.keys(r).join(',')}`,
+  ).toBe(true);
 
   expect(Array.isArray(r.interfaces) && r.interfaces.length > 0, 'interfaces is a non-empty list').toBe(true);
   for (const [i, itf] of r.interfaces!.entries()) {

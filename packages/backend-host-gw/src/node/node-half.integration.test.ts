@@ -65,7 +65,10 @@ beforeAll(() => {
   createNamedNetns(A);
   createNamedNetns(B);
   execFileSync('ip', ['link', 'add', 'pnh-ua', 'netns', A, 'type', 'veth', 'peer', 'name', 'pnh-ub', 'netns', B]);
-  for (const [ns, link, pod, n] of [[A, 'pnh-ua', 'pnh-pa', '1'], [B, 'pnh-ub', 'pnh-pb', '2']] as const) {
+  for (const [ns, link, pod, n] of [
+    [A, 'pnh-ua', 'pnh-pa', '1'],
+    [B, 'pnh-ub', 'pnh-pb', '2'],
+  ] as const) {
     ip(ns, 'link', 'set', 'lo', 'up');
     ip(ns, 'link', 'set', link, 'up');
     ip(ns, 'address', 'add', `192.168.77.${n}/24`, 'dev', link);
@@ -98,7 +101,8 @@ describe('host-gw node half', () => {
     expect(report.skipped).toEqual([
       {
         node: 'node-d',
-        reason: 'subnet 10.77.4.0/24: node address 10.99.0.4 is not on-link on pnh-ua (its IPv4 prefixes: 192.168.77.0/24); host-gw needs the nodes on one L2 segment',
+        reason:
+          'subnet 10.77.4.0/24: node address 10.99.0.4 is not on-link on pnh-ua (its IPv4 prefixes: 192.168.77.0/24); host-gw needs the nodes on one L2 segment',
       },
     ]);
     expect(ours(A)).toEqual([

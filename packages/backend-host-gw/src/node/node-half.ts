@@ -11,7 +11,6 @@ import { ParseCache, peerRoutes } from './routes.js';
 /** rtm_protocol values below this are the kernel's own (unspec, redirect, kernel, boot, static). */
 const FIRST_OWNER_PROTOCOL = 5;
 
-
 export class HostGwNodeHalf implements NodeHalf {
   readonly #env: NodeEnvironment;
   readonly #socket: NodeSocket;
@@ -45,9 +44,7 @@ export class HostGwNodeHalf implements NodeHalf {
       const result = reconcileRoutes(sock, routes, { protocol: routeProtocol, table: RT_TABLE_MAIN }, this.#routes);
       const errors = [
         ...result.failed.map((f) => f.error.message),
-        ...result.conflicts.map(
-          (c) => `${routeWhat(c.want)}: the kernel has ${routeWhat(c.have)} there (protocol ${c.have.protocol}, not ours); left alone`,
-        ),
+        ...result.conflicts.map((c) => `${routeWhat(c.want)}: the kernel has ${routeWhat(c.have)} there (protocol ${c.have.protocol}, not ours); left alone`),
       ];
       const changes = result.added.length + result.replaced.length + result.deleted.length;
       // A failed change is an add/replace when it names a wanted route (destination, next hop and

@@ -33,8 +33,16 @@ describe('peerRoutes', () => {
     );
     expect(routes).toEqual([{ dst: '10.244.2.0', dstLen: 24, gateway: '192.168.50.2', oif: 7 }]);
     expect(skipped).toEqual([
-      { node: 'c', reason: 'subnet 10.244.3.0/24: node address 10.9.9.9 is not on-link on eth0 (its IPv4 prefixes: 192.168.50.0/24); host-gw needs the nodes on one L2 segment' },
-      { node: 'c', reason: 'subnet fd00:244:3::/64: node address fd99::3 is not on-link on eth0 (its IPv6 prefixes: fd50::/64, fe80::/64); host-gw needs the nodes on one L2 segment' },
+      {
+        node: 'c',
+        reason:
+          'subnet 10.244.3.0/24: node address 10.9.9.9 is not on-link on eth0 (its IPv4 prefixes: 192.168.50.0/24); host-gw needs the nodes on one L2 segment',
+      },
+      {
+        node: 'c',
+        reason:
+          'subnet fd00:244:3::/64: node address fd99::3 is not on-link on eth0 (its IPv6 prefixes: fd50::/64, fe80::/64); host-gw needs the nodes on one L2 segment',
+      },
     ]);
   });
 
@@ -47,7 +55,10 @@ describe('peerRoutes', () => {
   it('gives a subnet leased twice to the first node by name, whatever the order', () => {
     const x = peer('x', ['10.244.9.0/24'], ['192.168.50.9']);
     const w = peer('w', ['10.244.9.0/24'], ['192.168.50.8']);
-    for (const peers of [[x, w], [w, x]]) {
+    for (const peers of [
+      [x, w],
+      [w, x],
+    ]) {
       const { routes, skipped } = peerRoutes(local, peers, underlay);
       expect(routes).toEqual([{ dst: '10.244.9.0', dstLen: 24, gateway: '192.168.50.8', oif: 7 }]);
       expect(skipped).toEqual([{ node: 'x', reason: 'subnet 10.244.9.0/24: also leased to node w, which keeps the route' }]);

@@ -55,7 +55,11 @@ describe('loadLease', () => {
 
   it('answers a missing file with 11 for ADD and CHECK and 50 for STATUS, naming podnetd and the path', () => {
     const path = join(dir, 'absent.json');
-    for (const [verb, code] of [['ADD', 11], ['CHECK', 11], ['STATUS', 50]] as const) {
+    for (const [verb, code] of [
+      ['ADD', 11],
+      ['CHECK', 11],
+      ['STATUS', 50],
+    ] as const) {
       const e = failure(() => loadLease(path, verb));
       expect(e.code).toBe(code);
       expect(e.msg).toContain(path);

@@ -42,9 +42,14 @@ export function loadLease(path: string, verb: LeaseVerb, backend: string = LEASE
   } catch (err) {
     if (!(err instanceof LeaseFileError)) throw err;
     if (err.reason === 'missing') throw missingLease(path, verb, err);
-    throw new CniError(ErrorCode.InvalidConfig, `cannot use the lease file ${path}: ${err.message}`, 'podnetd (the podnet node agent) writes this file; restart it, or point "leaseFile" at the file it writes', {
-      cause: err,
-    });
+    throw new CniError(
+      ErrorCode.InvalidConfig,
+      `cannot use the lease file ${path}: ${err.message}`,
+      'podnetd (the podnet node agent) writes this file; restart it, or point "leaseFile" at the file it writes',
+      {
+        cause: err,
+      },
+    );
   }
   if (lease.backend !== backend) {
     throw new CniError(
@@ -61,5 +66,10 @@ function missingLease(path: string, verb: LeaseVerb, cause: Error): CniError {
   if (verb === 'STATUS') {
     return new CniError(ErrorCode.PluginNotAvailable, `no subnet lease yet: podnetd has not written the lease file ${path}`, why, { cause });
   }
-  return new CniError(ErrorCode.TryAgainLater, `no subnet lease yet: podnetd has not written the lease file ${path}`, `${verb} needs the node's pod subnet; ${why}`, { cause });
+  return new CniError(
+    ErrorCode.TryAgainLater,
+    `no subnet lease yet: podnetd has not written the lease file ${path}`,
+    `${verb} needs the node's pod subnet; ${why}`,
+    { cause },
+  );
 }

@@ -58,7 +58,8 @@ async function cni(command: string, config: Record<string, unknown>): Promise<{ 
 
 const allocations = async (): Promise<string[]> =>
   (await listAllocations(parseStoreLocation({ name: NET, ipam: { dataDir: join(dir, 'ipam') } }))).map((a) => a.address);
-const nodeLinks = (): string[] => (JSON.parse(execFileSync('ip', ['-j', '-n', NODE, 'link', 'show'], { encoding: 'utf8' })) as Array<{ ifname: string }>).map((l) => l.ifname);
+const nodeLinks = (): string[] =>
+  (JSON.parse(execFileSync('ip', ['-j', '-n', NODE, 'link', 'show'], { encoding: 'utf8' })) as Array<{ ifname: string }>).map((l) => l.ifname);
 
 describe('host-gw pod half without the lease file', () => {
   it('STATUS 50, ADD and CHECK 11, each naming podnetd and the path; nothing created', async () => {
@@ -66,7 +67,10 @@ describe('host-gw pod half without the lease file', () => {
     expect(status.code).toBe(1);
     expect(status.out).toMatchObject({ code: 50, msg: expect.stringContaining(leaseFile), details: expect.stringContaining('podnetd') });
     const prevResult = { cniVersion: '1.1.0', ips: [{ address: '10.252.4.9/24' }] };
-    for (const [verb, config] of [['ADD', conf()], ['CHECK', { ...conf(), prevResult }]] as const) {
+    for (const [verb, config] of [
+      ['ADD', conf()],
+      ['CHECK', { ...conf(), prevResult }],
+    ] as const) {
       const r = await cni(verb, config);
       expect(r.out, verb).toMatchObject({ code: 11, msg: expect.stringContaining(leaseFile), details: expect.stringContaining('podnetd') });
     }

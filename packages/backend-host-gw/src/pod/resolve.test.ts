@@ -78,8 +78,16 @@ describe('resolveHostGwConfig', () => {
       routes: [{ dst: '10.244.0.0/16' }, { dst: 'fd00:10:244::/56' }],
     });
     const ranges = [[{ subnet: '10.244.3.0/25' }]];
-    expect(resolve({ ipam: { type: 'podnet-ipam', ranges } }).ipam).toEqual({ type: 'podnet-ipam', ranges, routes: [{ dst: '10.244.0.0/16' }, { dst: 'fd00:10:244::/56' }] });
-    expect(resolve({ ipam: { type: 'podnet-ipam', subnet: '10.244.3.0/26', routes: [] } }).ipam).toEqual({ type: 'podnet-ipam', subnet: '10.244.3.0/26', routes: [] });
+    expect(resolve({ ipam: { type: 'podnet-ipam', ranges } }).ipam).toEqual({
+      type: 'podnet-ipam',
+      ranges,
+      routes: [{ dst: '10.244.0.0/16' }, { dst: 'fd00:10:244::/56' }],
+    });
+    expect(resolve({ ipam: { type: 'podnet-ipam', subnet: '10.244.3.0/26', routes: [] } }).ipam).toEqual({
+      type: 'podnet-ipam',
+      subnet: '10.244.3.0/26',
+      routes: [],
+    });
   });
 
   it('hands another IPAM its section untouched (the same object: the delegate then gets the stdin bytes)', () => {

@@ -46,7 +46,9 @@ describe('MTU', () => {
   it('uses Backend.MTU when the underlay carries it, and refuses it otherwise', () => {
     expect(overlayMtu(1500, 4, { mtu: 1400 })).toBe(1400);
     expect(overlayMtu(1500, 4, { mtu: 1450 })).toBe(1450);
-    expect(() => overlayMtu(1500, 4, { mtu: 1451 })).toThrow('"Backend.MTU" 1451 does not fit the underlay: MTU 1500 over IPv4 carries at most 1450 (50 bytes of VXLAN encapsulation)');
+    expect(() => overlayMtu(1500, 4, { mtu: 1451 })).toThrow(
+      '"Backend.MTU" 1451 does not fit the underlay: MTU 1500 over IPv4 carries at most 1450 (50 bytes of VXLAN encapsulation)',
+    );
     expect(() => overlayMtu(1500, 6, { mtu: 1450 })).toThrow(/at most 1430/);
   });
 });

@@ -91,7 +91,9 @@ export class UnderlayFilter {
 
   /** Packets dropped for coming from an address that is no node's (undefined: no table). */
   async strangersDropped(): Promise<number | undefined> {
-    const json = (await this.#nft.listJson(`list counter inet ${FILTER_TABLE} ${STRANGERS_COUNTER}`)) as { nftables?: Array<{ counter?: { packets?: number } }> } | undefined;
+    const json = (await this.#nft.listJson(`list counter inet ${FILTER_TABLE} ${STRANGERS_COUNTER}`)) as
+      | { nftables?: Array<{ counter?: { packets?: number } }> }
+      | undefined;
     return json?.nftables?.find((o) => o.counter)?.counter?.packets;
   }
 

@@ -3,16 +3,7 @@
 // VTEP address, underlay link, MAC, learning, GBP) cannot be trusted to change in place on every
 // kernel, and a device someone else made with our name is not ours to half-reuse: any difference
 // means delete and create (peers are replayed by the same reconcile). MTU and up are set in place.
-import {
-  addressDel,
-  addressReplace,
-  getLink,
-  linkDel,
-  linkSet,
-  listAddresses,
-  vxlanAdd,
-  RT_SCOPE_LINK,
-} from '@podnet/core/netlink';
+import { addressDel, addressReplace, getLink, linkDel, linkSet, listAddresses, vxlanAdd, RT_SCOPE_LINK } from '@podnet/core/netlink';
 import type { Link, NetlinkConn } from '@podnet/core/netlink';
 
 /** One device per family; names independent of the VNI, so a VNI change is a settings change. */

@@ -49,8 +49,6 @@ export function diffFdb(have: readonly FdbEntry[], want: readonly FdbSpec[], ind
     const e = current.get(k);
     if (!e || !permanent(e.state)) put.push(w);
   }
-  const del = [...current.entries()]
-    .filter(([k, e]) => !wanted.has(k) && permanent(e.state) && !wantedMacs.has(`${e.index}|${e.mac}`))
-    .map(([, e]) => e);
+  const del = [...current.entries()].filter(([k, e]) => !wanted.has(k) && permanent(e.state) && !wantedMacs.has(`${e.index}|${e.mac}`)).map(([, e]) => e);
   return { put, del };
 }

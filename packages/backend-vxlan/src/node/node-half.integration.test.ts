@@ -158,9 +158,13 @@ describe('vxlan node half', () => {
     expect(l6.linkinfo.info_data).toMatchObject({ id: 1, port: 8472, local6: 'fd81::1', learning: false });
     expect(l6.address).toBe(mac('a', 6));
     expect(l6.mtu).toBe(1430);
-    const addrs = json(ip(NODES.a, '-j', 'address', 'show', 'dev', DEV))[0].addr_info.filter((a: any) => a.scope === 'global').map((a: any) => `${a.local}/${a.prefixlen}`);
+    const addrs = json(ip(NODES.a, '-j', 'address', 'show', 'dev', DEV))[0]
+      .addr_info.filter((a: any) => a.scope === 'global')
+      .map((a: any) => `${a.local}/${a.prefixlen}`);
     expect(addrs).toEqual(['10.246.1.0/32']);
-    const addrs6 = json(ip(NODES.a, '-j', 'address', 'show', 'dev', DEV6))[0].addr_info.filter((a: any) => a.scope === 'global').map((a: any) => `${a.local}/${a.prefixlen}`);
+    const addrs6 = json(ip(NODES.a, '-j', 'address', 'show', 'dev', DEV6))[0]
+      .addr_info.filter((a: any) => a.scope === 'global')
+      .map((a: any) => `${a.local}/${a.prefixlen}`);
     expect(addrs6).toEqual(['fd00:246:1::/128']);
   });
 
@@ -183,7 +187,11 @@ describe('vxlan node half', () => {
       input: `table inet ${P}-seen { chain count { type filter hook input priority 0; ip saddr ${podIp('a')} counter; ip6 saddr ${podIp6('a')} counter; }\n}\n`,
     });
     const before = stats('c');
-    for (const [from, to] of [['a', 'c'], ['c', 'b'], ['b', 'a']] as const) {
+    for (const [from, to] of [
+      ['a', 'c'],
+      ['c', 'b'],
+      ['b', 'a'],
+    ] as const) {
       expect(ping(from, podIp(to)).ok).toBe(true);
       expect(ping(from, podIp6(to)).ok).toBe(true);
     }
@@ -203,7 +211,8 @@ describe('vxlan node half', () => {
   });
 
   it('keeps the same MAC and changes nothing on a restart (a new node half over the same kernel state)', async () => {
-    const dump = (): string[] => (['a', 'b', 'c'] as const).flatMap((n) => [...neighbours(n), ...fdb(n), ...ourRoutes(n), link(n).address, String(link(n).ifindex)]);
+    const dump = (): string[] =>
+      (['a', 'b', 'c'] as const).flatMap((n) => [...neighbours(n), ...fdb(n), ...ourRoutes(n), link(n).address, String(link(n).ifindex)]);
     const before = dump();
     halves.get('a')!.close();
     const restarted = vxlanNodeHalf.create(env('a')) as VxlanNodeHalf;
@@ -309,7 +318,9 @@ describe('vxlan node half', () => {
     execFileSync('ip', ['netns', 'exec', NODES.a, 'nft', '-f', '-'], { input: script });
     expect(ping('a', podIp('b'), ['-c', '3']).ok).toBe(true);
     const list = inNs(NODES.a, 'nft', '-j', 'list', 'table', 'ip', `${P}-kp`);
-    const counters = JSON.parse(list).nftables.filter((o: any) => o.rule).map((o: any) => o.rule.expr.find((e: any) => e.counter).counter.packets);
+    const counters = JSON.parse(list)
+      .nftables.filter((o: any) => o.rule)
+      .map((o: any) => o.rule.expr.find((e: any) => e.counter).counter.packets);
     expect(counters[0]).toBeGreaterThan(0); // pod packets were marked
     expect(counters[1]).toBe(0); // no encapsulated packet reached srcnat with the mark
   });
@@ -329,7 +340,12 @@ describe('vxlan node half', () => {
     expect(ourRoutes('c')).toHaveLength(4);
     expect(ourRoutes('c').every((r) => r.endsWith('.podnet onlink'))).toBe(true);
     const tunnel = stats('a');
-    for (const [from, to] of [['a', 'b'], ['b', 'a'], ['a', 'c'], ['c', 'b']] as const) {
+    for (const [from, to] of [
+      ['a', 'b'],
+      ['b', 'a'],
+      ['a', 'c'],
+      ['c', 'b'],
+    ] as const) {
       expect(ping(from, podIp(to)).ok).toBe(true);
       expect(ping(from, podIp6(to)).ok).toBe(true);
     }
@@ -346,7 +362,10 @@ describe('vxlan node half', () => {
       expect(link('a').linkinfo.info_data).toMatchObject({ id: 77, port: 4789, gbp: true });
       expect(link('a').mtu).toBe(1400);
       // The peers still publish VNI 1: they cannot be reached on VNI 77, and are skipped saying so.
-      expect(report.skipped.map((s) => s.reason)).toEqual([expect.stringContaining('publishes VNI 1, this node runs VNI 77'), expect.stringContaining('publishes VNI 1')]);
+      expect(report.skipped.map((s) => s.reason)).toEqual([
+        expect.stringContaining('publishes VNI 1, this node runs VNI 77'),
+        expect.stringContaining('publishes VNI 1'),
+      ]);
       expect(fdb('a')).toEqual([]);
       expect(ourRoutes('a').filter((r) => r.includes('.podnet'))).toEqual([]);
       const script = inNs(NODES.a, 'nft', 'list', 'chain', 'inet', 'podnet-vxlan', 'input');
@@ -367,7 +386,10 @@ describe('vxlan node half', () => {
     try {
       const report = await half.reconcile(v4only, peersOf('c'));
       expect(report.errors).toEqual([]);
-      expect(report.skipped[0]).toEqual({ node: 'node-c', reason: expect.stringMatching(/^no IPv6 overlay on this node: subnet fd00:246:3::\/64 but no IPv6 underlay address/) });
+      expect(report.skipped[0]).toEqual({
+        node: 'node-c',
+        reason: expect.stringMatching(/^no IPv6 overlay on this node: subnet fd00:246:3::\/64 but no IPv6 underlay address/),
+      });
       expect(report.skipped.filter((s) => s.reason.includes('this node has no IPv6 overlay'))).toHaveLength(2);
       expect(json(ip(NODES.c, '-j', 'link', 'show', 'type', 'vxlan')).map((l) => l.ifname)).toEqual([DEV]);
       expect(ping('c', podIp('a')).ok).toBe(true);

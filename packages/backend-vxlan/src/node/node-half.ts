@@ -83,7 +83,8 @@ export class VxlanNodeHalf implements NodeHalf {
     const known = knownNodeAddresses(peers.filter((p) => p.node !== local.node));
     const report = this.#socket.with((sock) => this.#kernel(sock, local, peers, errors));
     try {
-      if (await this.#filter.sync(this.options.port, known)) this.#env.log('debug', 'vxlan: underlay filter applied', { nodes4: known[4].length, nodes6: known[6].length });
+      if (await this.#filter.sync(this.options.port, known))
+        this.#env.log('debug', 'vxlan: underlay filter applied', { nodes4: known[4].length, nodes6: known[6].length });
     } catch (err) {
       // Pod traffic still flows; the next reconcile retries.
       errors.push(`underlay filter (nft table inet podnet-vxlan): ${(err as Error).message}`);
@@ -103,13 +104,17 @@ export class VxlanNodeHalf implements NodeHalf {
         devices[spec.family] = { index: result.index };
         if (result.actions.length > 0) {
           changes += result.actions.length;
-          this.#env.log(result.actions[0]!.startsWith('replaced') || result.actions[0] === 'created' ? 'info' : 'warn', `vxlan: device ${spec.name} ${result.actions.join('; ')}`, {
-            device: spec.name,
-            vni: spec.vni,
-            local: spec.local,
-            mac: spec.mac,
-            mtu: spec.mtu,
-          });
+          this.#env.log(
+            result.actions[0]!.startsWith('replaced') || result.actions[0] === 'created' ? 'info' : 'warn',
+            `vxlan: device ${spec.name} ${result.actions.join('; ')}`,
+            {
+              device: spec.name,
+              vni: spec.vni,
+              local: spec.local,
+              mac: spec.mac,
+              mtu: spec.mtu,
+            },
+          );
         }
       } catch (err) {
         errors.push(`device ${spec.name}: ${(err as Error).message}`);
@@ -254,7 +259,6 @@ export class VxlanNodeHalf implements NodeHalf {
     });
     return done;
   }
-
 }
 
 /** nft started inside the node's netns (spawn forks on the calling thread, inside NetNS.run). */

@@ -4,7 +4,12 @@ import { deriveVtepMac } from '../vtep/mac.js';
 import { knownNodeAddresses, planPeers } from './plan.js';
 
 const local: NodeLease = { node: 'a', subnets: ['10.244.1.0/24', 'fd00:244:1::/64'], nodeIps: ['192.168.1.1', 'fd01::1'] };
-const b: NodeLease = { node: 'b', subnets: ['10.244.2.0/24', 'fd00:244:2::/64'], nodeIps: ['192.168.1.2', 'fd01::2'], backendData: { VNI: 1, VtepMAC: '02:00:00:00:00:0b', VtepMAC6: '02:00:00:00:06:0b' } };
+const b: NodeLease = {
+  node: 'b',
+  subnets: ['10.244.2.0/24', 'fd00:244:2::/64'],
+  nodeIps: ['192.168.1.2', 'fd01::2'],
+  backendData: { VNI: 1, VtepMAC: '02:00:00:00:00:0b', VtepMAC6: '02:00:00:00:06:0b' },
+};
 const c: NodeLease = { node: 'c', subnets: ['10.244.3.0/24'], nodeIps: ['10.9.0.3'] };
 const devices = { 4: { index: 10 }, 6: { index: 11 } };
 
@@ -56,7 +61,14 @@ describe('planPeers', () => {
   });
 
   it('with DirectRouting routes on-link peers as host-gw does and tunnels the rest', () => {
-    const underlay = { name: 'eth0', index: 2, addresses: [{ address: '192.168.1.1', prefixLength: 24 }, { address: 'fd01::1', prefixLength: 64 }] };
+    const underlay = {
+      name: 'eth0',
+      index: 2,
+      addresses: [
+        { address: '192.168.1.1', prefixLength: 24 },
+        { address: 'fd01::1', prefixLength: 64 },
+      ],
+    };
     const plan = planPeers(local, [b, c], { vni: 1, devices, direct: underlay });
     expect([plan.direct, plan.tunneled]).toEqual([2, 1]);
     expect(plan.routes).toEqual([

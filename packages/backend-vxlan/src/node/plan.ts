@@ -105,7 +105,10 @@ export function planPeers(local: NodeLease, peers: readonly NodeLease[], input: 
     const family: 4 | 6 = r.dst.includes(':') ? 6 : 4;
     const device = input.devices[family];
     if (!device) {
-      skipped.push({ node: peer.node, reason: `subnet ${k}: this node has no IPv${family} overlay (no IPv${family} subnet or no IPv${family} underlay address of its own)` });
+      skipped.push({
+        node: peer.node,
+        reason: `subnet ${k}: this node has no IPv${family} overlay (no IPv${family} subnet or no IPv${family} underlay address of its own)`,
+      });
       continue;
     }
     if (own.has(r.gateway)) {

@@ -25,7 +25,14 @@ const lease = (b: string): LeaseFile => ({
 });
 
 async function status(leaseFile: string): Promise<CniError | undefined> {
-  const config = { cniVersion: '1.1.0', name: 'pnv-pods', type: 'podnet-vxlan', bridge: 'pnv-nobr0', leaseFile, ipam: { type: 'podnet-ipam', dataDir: join(dir, 'ipam') } } as NetConf;
+  const config = {
+    cniVersion: '1.1.0',
+    name: 'pnv-pods',
+    type: 'podnet-vxlan',
+    bridge: 'pnv-nobr0',
+    leaseFile,
+    ipam: { type: 'podnet-ipam', dataDir: join(dir, 'ipam') },
+  } as NetConf;
   try {
     await backend.pod.status!({ path: [], config, stdin: Buffer.from(JSON.stringify(config)), env: {} });
     return undefined;

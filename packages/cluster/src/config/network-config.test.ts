@@ -47,7 +47,9 @@ describe('parseNetworkConfig', () => {
   it('allows IPv6 only', () => {
     const c = parseNetworkConfig({ EnableIPv4: false, EnableIPv6: true, IPv6Network: 'fd00::/56' });
     expect(c.Network).toBeUndefined();
-    expect(familyRanges(c).map((r) => describeRange(r))).toEqual(['IPv6Network fd00::/56 with IPv6SubnetLen 64 (IPv6SubnetMin fd00:0:0:1::, IPv6SubnetMax fd00:0:0:ff::)']);
+    expect(familyRanges(c).map((r) => describeRange(r))).toEqual([
+      'IPv6Network fd00::/56 with IPv6SubnetLen 64 (IPv6SubnetMin fd00:0:0:1::, IPv6SubnetMax fd00:0:0:ff::)',
+    ]);
   });
 
   it('honours explicit SubnetMin/SubnetMax', () => {

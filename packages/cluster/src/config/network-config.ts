@@ -134,7 +134,8 @@ export function parseNetworkConfig(json: unknown): NetworkConfig {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw invalid('expected a JSON object');
   const o = json as Record<string, unknown>;
   const unknown = Object.keys(o).filter((key) => !KEYS.has(key));
-  if (unknown.length > 0) throw invalid(`unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((key) => `"${key}"`).join(', ')} (known: ${[...KEYS].join(', ')})`);
+  if (unknown.length > 0)
+    throw invalid(`unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((key) => `"${key}"`).join(', ')} (known: ${[...KEYS].join(', ')})`);
 
   const enable4 = parseBool(o, 'EnableIPv4', true);
   const enable6 = parseBool(o, 'EnableIPv6', false);

@@ -51,15 +51,26 @@ function harness(server: () => EtcdServer): () => Promise<ContractHarness> {
       },
       dispose: async () => {
         const admin = opened[0];
-        if (admin !== undefined) await admin.client.delete().prefix(`${prefix}/`).exec().catch(() => undefined);
+        if (admin !== undefined)
+          await admin.client
+            .delete()
+            .prefix(`${prefix}/`)
+            .exec()
+            .catch(() => undefined);
         await Promise.all(opened.map((store) => store.close()));
       },
     };
   };
 }
 
-describeLeaseStoreContract('etcd', harness(() => plain));
-describeLeaseStoreContract('etcd with TLS client certificates', harness(() => secure));
+describeLeaseStoreContract(
+  'etcd',
+  harness(() => plain),
+);
+describeLeaseStoreContract(
+  'etcd with TLS client certificates',
+  harness(() => secure),
+);
 
 const CONFIG = parseNetworkConfig({ Network: '10.70.0.0/16' });
 function request(node: string, ttlMs = 60_000): AcquireRequest {
@@ -81,7 +92,12 @@ describe('etcd store', () => {
   afterAll(async () => {
     await Promise.all(stores.map((store) => store.close()));
   });
-  async function open(endpoints: string[], prefix: string, tls?: TlsFiles, extra: { dialTimeoutMs?: number; callTimeoutMs?: number } = {}): Promise<EtcdLeaseStore> {
+  async function open(
+    endpoints: string[],
+    prefix: string,
+    tls?: TlsFiles,
+    extra: { dialTimeoutMs?: number; callTimeoutMs?: number } = {},
+  ): Promise<EtcdLeaseStore> {
     const store = await EtcdLeaseStore.open({ kind: 'etcd', endpoints, prefix, ...(tls === undefined ? {} : { tls }), ...extra });
     stores.push(store);
     return store;
@@ -132,7 +148,9 @@ describe('etcd store', () => {
     expect(renewed.subnets).toEqual(lease.subnets);
     const writer = await open(plain.endpoints, '/pnc-down');
     await writer.acquire(request('pnc-b'));
-    await until('b added after the outage', () => (batches.some((batch) => batch.events.some((e) => e.type === 'added' && e.lease.node === 'pnc-b')) ? true : undefined));
+    await until('b added after the outage', () =>
+      batches.some((batch) => batch.events.some((e) => e.type === 'added' && e.lease.node === 'pnc-b')) ? true : undefined,
+    );
     expect(errors.length).toBeGreaterThan(0); // the outage was reported, not hidden
     await watch.close();
   });

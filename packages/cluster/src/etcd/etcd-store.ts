@@ -78,9 +78,19 @@ export class EtcdLeaseStore implements LeaseStore {
           throw new ClusterError('config-invalid', `etcd store: cannot read the TLS ${what} ${path}: ${(error as Error).message}`, { cause: error });
         }
       };
-      etcdOptions.credentials = { rootCertificate: await read('CA', tls.ca), certChain: await read('certificate', tls.cert), privateKey: await read('key', tls.key) };
+      etcdOptions.credentials = {
+        rootCertificate: await read('CA', tls.ca),
+        certChain: await read('certificate', tls.cert),
+        privateKey: await read('key', tls.key),
+      };
     }
-    return new EtcdLeaseStore(new Etcd3(etcdOptions), options.endpoints, options.prefix ?? DEFAULT_ETCD_PREFIX, callTimeoutMs, options.relistIntervalMs ?? DEFAULT_RELIST_MS);
+    return new EtcdLeaseStore(
+      new Etcd3(etcdOptions),
+      options.endpoints,
+      options.prefix ?? DEFAULT_ETCD_PREFIX,
+      callTimeoutMs,
+      options.relistIntervalMs ?? DEFAULT_RELIST_MS,
+    );
   }
 
   /** Runs one store call; etcd and transport errors become ClusterError('unavailable'). */
@@ -96,7 +106,8 @@ export class EtcdLeaseStore implements LeaseStore {
 
   async getNetworkConfig(): Promise<NetworkConfig> {
     const text = await this.call('read the network config', () => this.client.get(this.keys.config).string());
-    if (text === null) throw new ClusterError('config-missing', `etcd ${this.endpoints.join(',')} holds no network config at ${this.keys.config}: store one first`);
+    if (text === null)
+      throw new ClusterError('config-missing', `etcd ${this.endpoints.join(',')} holds no network config at ${this.keys.config}: store one first`);
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -198,7 +209,9 @@ export class EtcdLeaseStore implements LeaseStore {
         const existing = kv === undefined ? undefined : fromStored(kv.value, kv.mod_revision);
         if (kv !== undefined && existing === undefined) {
           // A damaged lease value (written by hand?): nobody can renew it; remove it and retry.
-          await this.call('drop a damaged lease key', () => this.client.if(leaseKey, 'Mod', '==', kv.mod_revision).then(this.client.delete().key(leaseKey)).commit());
+          await this.call('drop a damaged lease key', () =>
+            this.client.if(leaseKey, 'Mod', '==', kv.mod_revision).then(this.client.delete().key(leaseKey)).commit(),
+          );
           continue;
         }
         if (kv !== undefined && existing !== undefined && !subnetsFit(config, existing.subnets)) {
@@ -278,7 +291,12 @@ export class EtcdLeaseStore implements LeaseStore {
       // An etcd lease's TTL is fixed: move the keys to a new one.
       const grant = await this.#grant(ttlMs);
       next.expiresAt = Date.now() + grant.ttl * 1_000;
-      const result = await this.call('renew with a new TTL', () => this.client.if(leaseKey, 'Mod', '==', kv.mod_revision).then(...this.#puts(next, ttlMs, grant.id)).commit());
+      const result = await this.call('renew with a new TTL', () =>
+        this.client
+          .if(leaseKey, 'Mod', '==', kv.mod_revision)
+          .then(...this.#puts(next, ttlMs, grant.id))
+          .commit(),
+      );
       if (!result.succeeded) {
         await this.#revoke(grant.id);
         throw leaseLost(lease, 'its key changed while renewing');
@@ -293,7 +311,12 @@ export class EtcdLeaseStore implements LeaseStore {
     const result = await this.call('update the lease', () =>
       this.client
         .if(leaseKey, 'Mod', '==', kv.mod_revision)
-        .then(this.client.put(leaseKey).value(JSON.stringify(toStored(next, ttlMs))).lease(kv.lease))
+        .then(
+          this.client
+            .put(leaseKey)
+            .value(JSON.stringify(toStored(next, ttlMs)))
+            .lease(kv.lease),
+        )
         .commit(),
     );
     if (!result.succeeded) throw leaseLost(lease, 'its key changed while renewing');

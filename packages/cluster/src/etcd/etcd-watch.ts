@@ -142,7 +142,8 @@ export class EtcdWatch implements LeaseWatch {
       const node = kv.key.toString().slice(this.store.keys.leasesPrefix.length);
       const known = this.#known.get(node);
       if (event.type === 'Delete') {
-        const previous = known ?? (event.prev_kv === undefined || event.prev_kv === null ? undefined : fromStored(event.prev_kv.value, event.prev_kv.mod_revision));
+        const previous =
+          known ?? (event.prev_kv === undefined || event.prev_kv === null ? undefined : fromStored(event.prev_kv.value, event.prev_kv.mod_revision));
         if (previous !== undefined) events.push({ type: 'removed', lease: publicLease(previous) });
         this.#known.delete(node);
         continue;
@@ -150,7 +151,8 @@ export class EtcdWatch implements LeaseWatch {
       const parsed = fromStored(kv.value, kv.mod_revision);
       if (parsed === undefined) continue;
       const lease = publicLease(parsed);
-      const previous = known ?? (event.prev_kv === undefined || event.prev_kv === null ? undefined : fromStored(event.prev_kv.value, event.prev_kv.mod_revision));
+      const previous =
+        known ?? (event.prev_kv === undefined || event.prev_kv === null ? undefined : fromStored(event.prev_kv.value, event.prev_kv.mod_revision));
       events.push(previous === undefined ? { type: 'added', lease } : { type: 'changed', lease, previous: publicLease(previous) });
     }
     // The events' own revision (the header's may be later: the server's current one).

@@ -65,7 +65,15 @@ export function fromStored(value: Buffer | string | undefined, modRevision: stri
   try {
     const s = JSON.parse(value.toString()) as StoredLease;
     if (typeof s.node !== 'string' || typeof s.subnets !== 'object' || s.subnets === null) return undefined;
-    return { node: s.node, nodeIps: s.nodeIps ?? [], subnets: s.subnets, backend: s.backend, expiresAt: s.expiresAt, revision: Number(modRevision ?? 0), ttlMs: s.ttlMs };
+    return {
+      node: s.node,
+      nodeIps: s.nodeIps ?? [],
+      subnets: s.subnets,
+      backend: s.backend,
+      expiresAt: s.expiresAt,
+      revision: Number(modRevision ?? 0),
+      ttlMs: s.ttlMs,
+    };
   } catch {
     return undefined;
   }

@@ -42,15 +42,18 @@ export function parseLeaseFile(text: string, path: string): LeaseFile {
     throw new LeaseFileError('invalid', path, `lease file ${path} must hold a JSON object`);
   }
   const o = raw as Record<string, unknown>;
-  if (o['version'] !== 1) throw new LeaseFileError('invalid', path, `lease file ${path}: unknown "version" ${JSON.stringify(o['version'])} (this build reads 1)`);
+  if (o['version'] !== 1)
+    throw new LeaseFileError('invalid', path, `lease file ${path}: unknown "version" ${JSON.stringify(o['version'])} (this build reads 1)`);
   if (typeof o['node'] !== 'string' || o['node'] === '') throw new LeaseFileError('invalid', path, `lease file ${path}: "node" must be a non-empty string`);
   checkFamilies(o['network'], 'network', path);
   checkFamilies(o['subnets'], 'subnets', path);
   const subnets = o['subnets'] as LeaseFile['subnets'];
   if (subnets.ipv4 === undefined && subnets.ipv6 === undefined) throw new LeaseFileError('invalid', path, `lease file ${path}: "subnets" names no subnet`);
   const mtu = o['mtu'];
-  if (typeof mtu !== 'number' || !Number.isInteger(mtu) || mtu < 576 || mtu > 65535) throw new LeaseFileError('invalid', path, `lease file ${path}: "mtu" must be an integer 576–65535`);
-  if (typeof o['backend'] !== 'string' || o['backend'] === '') throw new LeaseFileError('invalid', path, `lease file ${path}: "backend" must be a non-empty string`);
+  if (typeof mtu !== 'number' || !Number.isInteger(mtu) || mtu < 576 || mtu > 65535)
+    throw new LeaseFileError('invalid', path, `lease file ${path}: "mtu" must be an integer 576–65535`);
+  if (typeof o['backend'] !== 'string' || o['backend'] === '')
+    throw new LeaseFileError('invalid', path, `lease file ${path}: "backend" must be a non-empty string`);
   return raw as LeaseFile;
 }
 

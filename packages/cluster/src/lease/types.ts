@@ -37,10 +37,7 @@ export interface AcquireRequest {
   previous?: LeaseSubnets;
 }
 
-export type LeaseEvent =
-  | { type: 'added'; lease: Lease }
-  | { type: 'changed'; lease: Lease; previous: Lease }
-  | { type: 'removed'; lease: Lease };
+export type LeaseEvent = { type: 'added'; lease: Lease } | { type: 'changed'; lease: Lease; previous: Lease } | { type: 'removed'; lease: Lease };
 
 /** One delivery of a watch: the events in store order and the revision they bring it to. */
 export interface LeaseEventBatch {

@@ -34,7 +34,9 @@ async function tempDir(): Promise<string> {
 /** Start one worker per request, wait until all are loaded, then release them at once. */
 async function acquireInProcesses(dir: string, requests: AcquireRequest[]): Promise<Lease[]> {
   if (!existsSync(bun)) throw new Error(`${bun} is missing: run pnpm install at the workspace root (bun is a root devDependency)`);
-  const children = requests.map((request) => spawnTracked(bun, ['--conditions=@podnet/source', worker, dir, JSON.stringify(request)], { stdio: ['pipe', 'pipe', 'pipe'] }));
+  const children = requests.map((request) =>
+    spawnTracked(bun, ['--conditions=@podnet/source', worker, dir, JSON.stringify(request)], { stdio: ['pipe', 'pipe', 'pipe'] }),
+  );
   const outputs = children.map((child) => {
     let out = '';
     let err = '';

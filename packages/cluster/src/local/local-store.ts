@@ -144,7 +144,11 @@ export class LocalLeaseStore implements LeaseStore {
 
   async getNetworkConfig(): Promise<NetworkConfig> {
     const config = this.snapshot().config;
-    if (config === undefined) throw new ClusterError('config-missing', `local lease store ${this.dir} holds no network config: store one first (putNetworkConfig, or podnetd's network config flag)`);
+    if (config === undefined)
+      throw new ClusterError(
+        'config-missing',
+        `local lease store ${this.dir} holds no network config: store one first (putNetworkConfig, or podnetd's network config flag)`,
+      );
     return config;
   }
 

@@ -19,9 +19,17 @@ function invalid(fn: () => unknown, message: RegExp): void {
 describe('parseStoreSpec', () => {
   it('reads local:<dir> and etcd:<url>,<url>', () => {
     expect(parseStoreSpec('local:/var/lib/podnet/cluster')).toEqual({ kind: 'local', dir: '/var/lib/podnet/cluster' });
-    expect(parseStoreSpec('etcd:http://127.0.0.1:2379, http://127.0.0.2:2379')).toEqual({ kind: 'etcd', endpoints: ['http://127.0.0.1:2379', 'http://127.0.0.2:2379'] });
+    expect(parseStoreSpec('etcd:http://127.0.0.1:2379, http://127.0.0.2:2379')).toEqual({
+      kind: 'etcd',
+      endpoints: ['http://127.0.0.1:2379', 'http://127.0.0.2:2379'],
+    });
     const tls = { ca: '/ca.pem', cert: '/c.pem', key: '/k.pem' };
-    expect(parseStoreSpec('etcd:https://10.0.0.1:2379', { tls, prefix: '/x' })).toEqual({ kind: 'etcd', endpoints: ['https://10.0.0.1:2379'], tls, prefix: '/x' });
+    expect(parseStoreSpec('etcd:https://10.0.0.1:2379', { tls, prefix: '/x' })).toEqual({
+      kind: 'etcd',
+      endpoints: ['https://10.0.0.1:2379'],
+      tls,
+      prefix: '/x',
+    });
   });
 
   it('refuses what it cannot use, saying what it expected', () => {
@@ -56,7 +64,11 @@ describe('openLeaseStore', () => {
     expect((error as ClusterError).kind).toBe('unavailable');
     expect((error as Error).message).toMatch(/127\.0\.0\.1:1/);
     await store.close();
-    const missing = await openLeaseStore({ kind: 'etcd', endpoints: ['https://127.0.0.1:1'], tls: { ca: '/nonexistent/pnc-ca.pem', cert: '/x', key: '/y' } }).catch((e: unknown) => e);
+    const missing = await openLeaseStore({
+      kind: 'etcd',
+      endpoints: ['https://127.0.0.1:1'],
+      tls: { ca: '/nonexistent/pnc-ca.pem', cert: '/x', key: '/y' },
+    }).catch((e: unknown) => e);
     expect((missing as ClusterError).kind).toBe('config-invalid');
     expect((missing as Error).message).toMatch(/TLS CA \/nonexistent\/pnc-ca\.pem/);
   });

@@ -54,21 +54,34 @@ export function parseStoreSpec(spec: string, extra: { prefix?: string; tls?: Etc
   const kind = colon < 0 ? spec : spec.slice(0, colon);
   const rest = colon < 0 ? '' : spec.slice(colon + 1);
   if (kind === 'local') {
-    if (rest === '' || !rest.startsWith('/')) throw new ClusterError('config-invalid', `store ${JSON.stringify(spec)}: expected local:<absolute directory>, e.g. local:/var/lib/podnet/cluster`);
+    if (rest === '' || !rest.startsWith('/'))
+      throw new ClusterError('config-invalid', `store ${JSON.stringify(spec)}: expected local:<absolute directory>, e.g. local:/var/lib/podnet/cluster`);
     return { kind: 'local', dir: rest };
   }
   if (kind === 'etcd') {
-    const endpoints = rest.split(',').map((e) => e.trim()).filter((e) => e !== '');
-    if (endpoints.length === 0) throw new ClusterError('config-invalid', `store ${JSON.stringify(spec)}: expected etcd:<url>[,<url>…], e.g. etcd:https://10.0.0.1:2379`);
+    const endpoints = rest
+      .split(',')
+      .map((e) => e.trim())
+      .filter((e) => e !== '');
+    if (endpoints.length === 0)
+      throw new ClusterError('config-invalid', `store ${JSON.stringify(spec)}: expected etcd:<url>[,<url>…], e.g. etcd:https://10.0.0.1:2379`);
     for (const endpoint of endpoints) {
       let url: URL;
       try {
         url = new URL(endpoint);
       } catch {
-        throw new ClusterError('config-invalid', `store ${JSON.stringify(spec)}: endpoint ${JSON.stringify(endpoint)} is not a URL (expected http(s)://host:port)`);
+        throw new ClusterError(
+          'config-invalid',
+          `store ${JSON.stringify(spec)}: endpoint ${JSON.stringify(endpoint)} is not a URL (expected http(s)://host:port)`,
+        );
       }
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ClusterError('config-invalid', `store ${JSON.stringify(spec)}: endpoint ${endpoint} must be http:// or https://`);
-      if (url.protocol === 'https:' && extra.tls === undefined) throw new ClusterError('config-invalid', `store ${JSON.stringify(spec)}: endpoint ${endpoint} is https but no TLS files (CA, certificate, key) were given`);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:')
+        throw new ClusterError('config-invalid', `store ${JSON.stringify(spec)}: endpoint ${endpoint} must be http:// or https://`);
+      if (url.protocol === 'https:' && extra.tls === undefined)
+        throw new ClusterError(
+          'config-invalid',
+          `store ${JSON.stringify(spec)}: endpoint ${endpoint} is https but no TLS files (CA, certificate, key) were given`,
+        );
     }
     return { kind: 'etcd', endpoints, ...(extra.prefix === undefined ? {} : { prefix: extra.prefix }), ...(extra.tls === undefined ? {} : { tls: extra.tls }) };
   }

@@ -76,7 +76,26 @@ function makeCertificates(dir: string): { client: TlsFiles; server: TlsFiles; un
     key(name);
     openssl(['req', '-new', '-key', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=pnc-${name}`], dir);
     writeFileSync(join(dir, `${name}.ext`), ext);
-    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', `${caName}.crt`, '-CAkey', `${caName}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`], dir);
+    openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        `${caName}.crt`,
+        '-CAkey',
+        `${caName}.key`,
+        '-CAcreateserial',
+        '-out',
+        `${name}.crt`,
+        '-days',
+        '2',
+        '-extfile',
+        `${name}.ext`,
+      ],
+      dir,
+    );
   };
   ca('ca');
   sign('server', 'ca', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n');
@@ -123,20 +142,34 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdSer
     const peerUrl = `http://127.0.0.1:${peerPort}`;
     const name = `pnc-${clientPort}`;
     const args = [
-      '--name', name,
-      '--data-dir', join(base, 'data'),
-      '--listen-client-urls', clientUrl,
-      '--advertise-client-urls', clientUrl,
-      '--listen-peer-urls', peerUrl,
-      '--initial-advertise-peer-urls', peerUrl,
-      '--initial-cluster', `${name}=${peerUrl}`,
-      '--initial-cluster-state', 'new',
+      '--name',
+      name,
+      '--data-dir',
+      join(base, 'data'),
+      '--listen-client-urls',
+      clientUrl,
+      '--advertise-client-urls',
+      clientUrl,
+      '--listen-peer-urls',
+      peerUrl,
+      '--initial-advertise-peer-urls',
+      peerUrl,
+      '--initial-cluster',
+      `${name}=${peerUrl}`,
+      '--initial-cluster-state',
+      'new',
       // Fast elections make etcd's minimum lease TTL 1 s (3/2 election timeout), so tests can use short TTLs.
-      '--heartbeat-interval', '50',
-      '--election-timeout', '500',
-      '--logger', 'zap',
-      '--log-level', 'warn',
-      ...(certs === undefined ? [] : ['--cert-file', certs.server.cert, '--key-file', certs.server.key, '--trusted-ca-file', certs.server.ca, '--client-cert-auth']),
+      '--heartbeat-interval',
+      '50',
+      '--election-timeout',
+      '500',
+      '--logger',
+      'zap',
+      '--log-level',
+      'warn',
+      ...(certs === undefined
+        ? []
+        : ['--cert-file', certs.server.cert, '--key-file', certs.server.key, '--trusted-ca-file', certs.server.ca, '--client-cert-auth']),
     ];
     const launch = async (): Promise<void> => {
       const log = openSync(join(base, 'etcd.log'), 'a');
@@ -151,8 +184,12 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdSer
       const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
       while (!(await healthy(clientUrl, certs?.client))) {
         if (failed !== undefined) throw new Error(`cannot start etcd (is etcd-server installed? tools/setup/ensure.sh installs it): ${failed.message}`);
-        if (started.exitCode !== null) throw new Error(`etcd exited with ${started.exitCode}; see ${join(base, 'etcd.log')}:\n${readFileSync(join(base, 'etcd.log'), 'utf8').slice(-2_000)}`);
-        if (Date.now() > deadline) throw new Error(`etcd at ${clientUrl} not healthy after ${options.readyTimeoutMs ?? 30_000} ms; see ${join(base, 'etcd.log')}`);
+        if (started.exitCode !== null)
+          throw new Error(
+            `etcd exited with ${started.exitCode}; see ${join(base, 'etcd.log')}:\n${readFileSync(join(base, 'etcd.log'), 'utf8').slice(-2_000)}`,
+          );
+        if (Date.now() > deadline)
+          throw new Error(`etcd at ${clientUrl} not healthy after ${options.readyTimeoutMs ?? 30_000} ms; see ${join(base, 'etcd.log')}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     };

@@ -28,7 +28,13 @@ export function makeLeases(config: NetworkConfig, count: number, options: MakeLe
   return Array.from({ length: count }, (_, i) => {
     const subnets: LeaseSubnets = {};
     for (const range of ranges) subnets[range.family === 4 ? 'ipv4' : 'ipv6'] = subnetAt(range, first + BigInt(i));
-    return { node: `${options.prefix ?? 'pnc-peer-'}${i}`, nodeIps: nodeIps(i), subnets, backend: { type: config.Backend.Type }, ttlMs: options.ttlMs ?? 3_600_000 };
+    return {
+      node: `${options.prefix ?? 'pnc-peer-'}${i}`,
+      nodeIps: nodeIps(i),
+      subnets,
+      backend: { type: config.Backend.Type },
+      ttlMs: options.ttlMs ?? 3_600_000,
+    };
   });
 }
 
@@ -51,12 +57,22 @@ export async function seedLeases(store: LeaseStore, leases: readonly SeedLease[]
     if (ops.length === 0) return;
     const batch = ops;
     ops = [];
-    await client.if(store.keys.config, 'Version', '>', -1).then(...batch).commit();
+    await client
+      .if(store.keys.config, 'Version', '>', -1)
+      .then(...batch)
+      .commit();
   };
   for (const lease of leases) {
     const keys = store.keys.subnetKeys(lease.subnets);
     if (ops.length + keys.length + 1 > 120) await flush();
-    const value = { node: lease.node, nodeIps: lease.nodeIps, subnets: lease.subnets, backend: lease.backend, expiresAt: now + lease.ttlMs, ttlMs: lease.ttlMs };
+    const value = {
+      node: lease.node,
+      nodeIps: lease.nodeIps,
+      subnets: lease.subnets,
+      backend: lease.backend,
+      expiresAt: now + lease.ttlMs,
+      ttlMs: lease.ttlMs,
+    };
     ops.push(client.put(store.keys.lease(lease.node)).value(JSON.stringify(value)).lease(grant.ID));
     for (const key of keys) ops.push(client.put(key).value(lease.node).lease(grant.ID));
   }

@@ -6,12 +6,7 @@ import { CniError, ErrorCode } from './errors.js';
 import { showValue } from './config.js';
 
 /** The keys Kubernetes runtimes send; plugins usually list these among their known keys. */
-export const KUBERNETES_ARGS: readonly string[] = [
-  'K8S_POD_NAMESPACE',
-  'K8S_POD_NAME',
-  'K8S_POD_INFRA_CONTAINER_ID',
-  'K8S_POD_UID',
-];
+export const KUBERNETES_ARGS: readonly string[] = ['K8S_POD_NAMESPACE', 'K8S_POD_NAME', 'K8S_POD_INFRA_CONTAINER_ID', 'K8S_POD_UID'];
 
 export interface ParsedCniArgs {
   /** key → value, IgnoreUnknown removed; a repeated key keeps its last value. */
@@ -44,11 +39,7 @@ export function parseCniArgs(raw: string | undefined, known?: readonly string[])
     if (key === 'IgnoreUnknown') {
       const lower = value.toLowerCase();
       if (lower !== '1' && lower !== 'true' && lower !== '0' && lower !== 'false') {
-        throw new CniError(
-          ErrorCode.InvalidEnvironment,
-          `invalid CNI_ARGS IgnoreUnknown=${value}`,
-          'expected 1, true, 0 or false',
-        );
+        throw new CniError(ErrorCode.InvalidEnvironment, `invalid CNI_ARGS IgnoreUnknown=${value}`, 'expected 1, true, 0 or false');
       }
       ignoreUnknown = lower === '1' || lower === 'true';
       continue;

@@ -72,8 +72,14 @@ export function readInt(conf: Conf, key: string, opts: IntOptions = {}): number 
     const min = opts.min ?? Number.MIN_SAFE_INTEGER;
     const max = opts.max ?? Number.MAX_SAFE_INTEGER;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      const range = opts.min !== undefined && opts.max !== undefined ? ` from ${min} to ${max}`
-        : opts.min !== undefined ? ` ≥ ${min}` : opts.max !== undefined ? ` ≤ ${max}` : '';
+      const range =
+        opts.min !== undefined && opts.max !== undefined
+          ? ` from ${min} to ${max}`
+          : opts.min !== undefined
+            ? ` ≥ ${min}`
+            : opts.max !== undefined
+              ? ` ≤ ${max}`
+              : '';
       throw invalid(path, `an integer${range}`, v);
     }
     return v;

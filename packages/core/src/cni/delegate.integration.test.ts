@@ -47,7 +47,10 @@ async function call(command: string, containerId: string, config: Record<string,
 }
 
 describe('delegating to host-local', () => {
-  for (const [cniVersion, subnet] of [['1.0.0', '10.250.1.0/29'], ['0.4.0', '10.250.2.0/29']] as const) {
+  for (const [cniVersion, subnet] of [
+    ['1.0.0', '10.250.1.0/29'],
+    ['0.4.0', '10.250.2.0/29'],
+  ] as const) {
     it(`ADD returns an IP, CHECK passes, DEL releases it (cniVersion ${cniVersion})`, async () => {
       const name = `pnt-cni-net-${cniVersion.replaceAll('.', '')}`;
       const config = { cniVersion, name, type: 'podnet-test', ipam: { type: 'host-local', ranges: [[{ subnet }]], dataDir } };
@@ -77,7 +80,12 @@ describe('delegating to host-local', () => {
   }
 
   it("passes host-local's error through, prefixed with its name", async () => {
-    const config = { cniVersion: '1.0.0', name: 'pnt-cni-bad', type: 'podnet-test', ipam: { type: 'host-local', ranges: [[{ subnet: '10.250.3.0/31' }]], dataDir } };
+    const config = {
+      cniVersion: '1.0.0',
+      name: 'pnt-cni-bad',
+      type: 'podnet-test',
+      ipam: { type: 'host-local', ranges: [[{ subnet: '10.250.3.0/31' }]], dataDir },
+    };
     const r = await call('ADD', 'pnt-cni-c2', config);
     expect(r.code).toBe(1);
     expect(typeof r.json?.code).toBe('number');

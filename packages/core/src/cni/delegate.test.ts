@@ -29,7 +29,11 @@ beforeAll(() => {
   plugin(bin1, 'fake-crash', `echo "panic: nil map" >&2\nexit 2`);
   plugin(bin1, 'fake-garbage', `echo 'this is not json'\nexit 0`);
   plugin(bin1, 'fake-addfail', `[ "$CNI_COMMAND" = ADD ] && { echo '{"code":7,"msg":"no ranges"}'; exit 1; }\nexit 0`);
-  plugin(bin1, 'fake-delfail', `[ "$CNI_COMMAND" = ADD ] && echo '${result040}'\n[ "$CNI_COMMAND" = DEL ] && { echo '{"code":5,"msg":"disk gone"}'; exit 1; }\nexit 0`);
+  plugin(
+    bin1,
+    'fake-delfail',
+    `[ "$CNI_COMMAND" = ADD ] && echo '${result040}'\n[ "$CNI_COMMAND" = DEL ] && { echo '{"code":5,"msg":"disk gone"}'; exit 1; }\nexit 0`,
+  );
   plugin(bin1, 'fake-noexec', 'exit 0', 0o644);
   plugin(bin1, 'fake-killed', 'kill -KILL $$');
   // Exits without reading stdin (the recording `cat` is skipped): EPIPE must not be the error.

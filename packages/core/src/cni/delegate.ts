@@ -71,11 +71,7 @@ export async function execDelegate(type: string, command: Command, ctx: Delegate
   }
   const e = parsed as { code?: unknown; msg?: unknown; details?: unknown } | undefined;
   if (e && typeof e === 'object' && typeof e.code === 'number') {
-    throw new CniError(
-      e.code,
-      `${type}: ${typeof e.msg === 'string' ? e.msg : `${command} failed`}`,
-      typeof e.details === 'string' ? e.details : '',
-    );
+    throw new CniError(e.code, `${type}: ${typeof e.msg === 'string' ? e.msg : `${command} failed`}`, typeof e.details === 'string' ? e.details : '');
   }
   const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
   const tail = stderr.trim().slice(-1000);
@@ -100,7 +96,6 @@ async function spawnRetrying(file: string, env: Record<string, string>, input: B
     }
   }
 }
-
 
 function configVersion(ctx: DelegateContext, options: DelegateOptions): string {
   const v = options.config?.cniVersion;

@@ -33,11 +33,7 @@ export async function pluginMain(plugin: Plugin, options: MainOptions | string =
       process.exit(response.exit);
     }
   }
-  const code = await runPlugin(
-    plugin,
-    { env, stdin, stdout: (s) => writeAll(1, s), stderr: (s) => writeAll(2, s) },
-    about === undefined ? {} : { about },
-  );
+  const code = await runPlugin(plugin, { env, stdin, stdout: (s) => writeAll(1, s), stderr: (s) => writeAll(2, s) }, about === undefined ? {} : { about });
   process.exit(code);
 }
 

@@ -29,10 +29,7 @@ export function parseNetConf(stdin: Buffer | string, command: Command): NetConf 
     throw new CniError(ErrorCode.DecodeFailure, 'network configuration on stdin is not valid JSON', (err as Error).message);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new CniError(
-      ErrorCode.DecodeFailure,
-      `network configuration must be a JSON object, got ${Array.isArray(value) ? 'an array' : showValue(value)}`,
-    );
+    throw new CniError(ErrorCode.DecodeFailure, `network configuration must be a JSON object, got ${Array.isArray(value) ? 'an array' : showValue(value)}`);
   }
   const conf = value as Record<string, unknown>;
   for (const key of ['cniVersion', 'name', 'type']) {
@@ -46,11 +43,7 @@ export function parseNetConf(stdin: Buffer | string, command: Command): NetConf 
   }
   const version = conf.cniVersion as string;
   if (!isSupportedVersion(version)) {
-    throw new CniError(
-      ErrorCode.IncompatibleVersion,
-      `unsupported cniVersion ${showValue(version)}`,
-      `this plugin supports ${SUPPORTED_VERSIONS.join(', ')}`,
-    );
+    throw new CniError(ErrorCode.IncompatibleVersion, `unsupported cniVersion ${showValue(version)}`, `this plugin supports ${SUPPORTED_VERSIONS.join(', ')}`);
   }
   const min = MIN_VERSION[command];
   if (min && !versionAtLeast(version, min)) {
@@ -61,11 +54,7 @@ export function parseNetConf(stdin: Buffer | string, command: Command): NetConf 
     );
   }
   if (!NAME_PATTERN.test(conf.name as string)) {
-    throw new CniError(
-      ErrorCode.InvalidConfig,
-      `invalid network name ${showValue(conf.name)}`,
-      `must match ${NAME_PATTERN.source}`,
-    );
+    throw new CniError(ErrorCode.InvalidConfig, `invalid network name ${showValue(conf.name)}`, `must match ${NAME_PATTERN.source}`);
   }
   checkDaemonKey(conf['daemon']);
   if (conf.prevResult === null) delete conf.prevResult;

@@ -117,13 +117,15 @@ export function parseResult(input: unknown, version?: string, options: ParseResu
       `supported versions: 0.1.0, 0.2.0 (read only), ${SUPPORTED_VERSIONS.join(', ')}`,
     );
   }
-  const legacy =
-    ver !== undefined ? compareVersions(ver, '0.3.0') < 0 : !('ips' in obj) && ('ip4' in obj || 'ip6' in obj);
+  const legacy = ver !== undefined ? compareVersions(ver, '0.3.0') < 0 : !('ips' in obj) && ('ip4' in obj || 'ip6' in obj);
   const out: Result = { cniVersion: LATEST_VERSION };
   if (legacy) {
     const ips: IpConfig[] = [];
     const routes: RouteEntry[] = [];
-    for (const [key, family] of [['ip4', 4], ['ip6', 6]] as const) {
+    for (const [key, family] of [
+      ['ip4', 4],
+      ['ip6', 6],
+    ] as const) {
       if (obj[key] === undefined || obj[key] === null) continue;
       const path = `${label}.${key}`;
       const o = v.object(obj[key], path);

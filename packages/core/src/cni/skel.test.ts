@@ -45,19 +45,10 @@ const baseEnv = {
 
 const conf = (over: Record<string, unknown> = {}) => JSON.stringify({ cniVersion: '1.1.0', name: 'podnet', type: 'podnet-bridge', ...over });
 
-async function call(
-  plugin: Plugin,
-  env: Record<string, string | undefined>,
-  stdin: string | Buffer = conf(),
-  about?: string,
-) {
+async function call(plugin: Plugin, env: Record<string, string | undefined>, stdin: string | Buffer = conf(), about?: string) {
   let stdout = '';
   let stderr = '';
-  const code = await runPlugin(
-    plugin,
-    { env, stdin, stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) },
-    about === undefined ? {} : { about },
-  );
+  const code = await runPlugin(plugin, { env, stdin, stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) }, about === undefined ? {} : { about });
   const json = stdout.trim() ? (JSON.parse(stdout) as Record<string, unknown>) : undefined;
   return { code, stdout, stderr, json };
 }
@@ -155,7 +146,7 @@ describe('environment', () => {
     expect(calls[0]?.args).toMatchObject({ ifname: 'eth012345678901', containerId: 'A9_b.c-d' });
   });
 
-  it('CNI_NETNS that is the plugin\'s own netns → 8, unless CNI_NETNS_OVERRIDE=1', async () => {
+  it("CNI_NETNS that is the plugin's own netns → 8, unless CNI_NETNS_OVERRIDE=1", async () => {
     const env = { ...baseEnv, CNI_COMMAND: 'ADD', CNI_NETNS: '/proc/self/ns/net' };
     await expectError(call(recorder().plugin, env), 8, '/proc/self/ns/net', 'CNI_NETNS_OVERRIDE');
     const r = await call(recorder().plugin, { ...env, CNI_NETNS_OVERRIDE: '1' });
@@ -210,7 +201,11 @@ describe('network config', () => {
   }
 
   it('CHECK below 0.4.0 → 1', async () => {
-    await expectError(call(recorder().plugin, { ...env, CNI_COMMAND: 'CHECK' }, conf({ cniVersion: '0.3.1' })), 1, 'CHECK needs cniVersion 0.4.0 or later, got 0.3.1');
+    await expectError(
+      call(recorder().plugin, { ...env, CNI_COMMAND: 'CHECK' }, conf({ cniVersion: '0.3.1' })),
+      1,
+      'CHECK needs cniVersion 0.4.0 or later, got 0.3.1',
+    );
     expect((await call(recorder().plugin, { ...env, CNI_COMMAND: 'CHECK' }, conf({ cniVersion: '0.4.0' }))).code).toBe(0);
   });
 

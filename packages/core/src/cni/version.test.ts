@@ -16,10 +16,7 @@ const full: Result = {
     { address: '10.22.0.5/24', gateway: '10.22.0.1', interface: 1 },
     { address: 'fd00:22::5/64', gateway: 'fd00:22::1', interface: 1 },
   ],
-  routes: [
-    { dst: '0.0.0.0/0', gw: '10.22.0.1', mtu: 1400, advmss: 1360, priority: 100, table: 254, scope: 0 },
-    { dst: '::/0' },
-  ],
+  routes: [{ dst: '0.0.0.0/0', gw: '10.22.0.1', mtu: 1400, advmss: 1360, priority: 100, table: 254, scope: 0 }, { dst: '::/0' }],
   dns: { nameservers: ['10.22.0.1'], domain: 'cluster.local', search: ['svc.cluster.local'], options: ['ndots:5'] },
 };
 
@@ -148,7 +145,11 @@ describe('parseResult', () => {
     ['address missing', { ips: [{}] }, 'prevResult.ips[0].address must be a string, got nothing'],
     ['address not CIDR', { ips: [{ address: '10.0.0.1' }] }, 'prevResult.ips[0].address must be an IPv4/6 address with prefix'],
     ['prefix too long', { ips: [{ address: '10.0.0.1/33' }] }, 'prevResult.ips[0].address'],
-    ['prefix with a leading zero', { ips: [{ address: '10.0.0.5/024' }] }, 'prevResult.ips[0].address must be an IPv4/6 address with prefix length (CIDR), got "10.0.0.5/024"'],
+    [
+      'prefix with a leading zero',
+      { ips: [{ address: '10.0.0.5/024' }] },
+      'prevResult.ips[0].address must be an IPv4/6 address with prefix length (CIDR), got "10.0.0.5/024"',
+    ],
     ['route dst prefix with a leading zero', { routes: [{ dst: '10.0.0.0/08' }] }, 'prevResult.routes[0].dst must be an IPv4/6'],
     ['IPv4 with a leading zero', { ips: [{ address: '10.0.0.05/24' }] }, 'prevResult.ips[0].address'],
     ['gateway not an IP', { ips: [{ address: '10.0.0.2/24', gateway: 'x' }] }, 'prevResult.ips[0].gateway must be an IP address'],

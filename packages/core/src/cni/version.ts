@@ -17,11 +17,7 @@ const VERSION_RE = /^(\d+)\.(\d+)\.(\d+)$/;
 function parseVersion(version: string): [number, number, number] {
   const m = VERSION_RE.exec(version);
   if (!m) {
-    throw new CniError(
-      ErrorCode.IncompatibleVersion,
-      `invalid cniVersion ${showValue(version)}`,
-      'expected MAJOR.MINOR.PATCH, e.g. "1.0.0"',
-    );
+    throw new CniError(ErrorCode.IncompatibleVersion, `invalid cniVersion ${showValue(version)}`, 'expected MAJOR.MINOR.PATCH, e.g. "1.0.0"');
   }
   return [Number(m[1]), Number(m[2]), Number(m[3])];
 }

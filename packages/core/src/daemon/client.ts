@@ -170,7 +170,12 @@ async function exchangeNode(path: string, line: string, target: DaemonTarget): P
  * Hand the call to the daemon. Resolves to its response, or undefined when no daemon serves this
  * node (run in-process). A daemon that is there but fails to answer is a code 11 response.
  */
-export async function callDaemon(plugin: string, env: Readonly<Record<string, string | undefined>>, stdin: string, target: DaemonTarget): Promise<DaemonResponse | undefined> {
+export async function callDaemon(
+  plugin: string,
+  env: Readonly<Record<string, string | undefined>>,
+  stdin: string,
+  target: DaemonTarget,
+): Promise<DaemonResponse | undefined> {
   const request: DaemonRequest = { v: 1, plugin, env: forwardedEnv(env), stdin };
   const line = `${JSON.stringify(request)}\n`;
   const bun = (globalThis as { Bun?: BunLike }).Bun;
@@ -179,11 +184,18 @@ export async function callDaemon(plugin: string, env: Readonly<Record<string, st
   if (exchange.kind === 'reply') {
     const response = parseResponse(exchange.line);
     if (response) return response;
-    return errorResponse(stdin, new CniError(ErrorCode.TryAgainLater, `podnetd at ${target.socket} sent an answer that is not one`, 'is the socket podnetd\'s?'));
+    return errorResponse(
+      stdin,
+      new CniError(ErrorCode.TryAgainLater, `podnetd at ${target.socket} sent an answer that is not one`, "is the socket podnetd's?"),
+    );
   }
   return errorResponse(
     stdin,
-    new CniError(ErrorCode.TryAgainLater, `podnetd at ${target.socket} did not answer: ${exchange.why}`, 'the daemon is alive but busy or stuck; the call was not run in-process (one writer per IPAM store)'),
+    new CniError(
+      ErrorCode.TryAgainLater,
+      `podnetd at ${target.socket} did not answer: ${exchange.why}`,
+      'the daemon is alive but busy or stuck; the call was not run in-process (one writer per IPAM store)',
+    ),
   );
 }
 

@@ -169,7 +169,16 @@ export class CniServer {
   private async serve(socket: Socket, request: DaemonRequest): Promise<void> {
     const plugin = this.options.plugins[request.plugin];
     if (!plugin) {
-      answer(socket, errorAnswer(new CniError(ErrorCode.InvalidConfig, `podnetd does not serve plugin "${request.plugin}"`, `it serves ${Object.keys(this.options.plugins).join(', ')}`)));
+      answer(
+        socket,
+        errorAnswer(
+          new CniError(
+            ErrorCode.InvalidConfig,
+            `podnetd does not serve plugin "${request.plugin}"`,
+            `it serves ${Object.keys(this.options.plugins).join(', ')}`,
+          ),
+        ),
+      );
       return;
     }
     // The thin client never half-closes while it waits: an end of its stream means it gave up.

@@ -58,7 +58,9 @@ export function loadNetworkConfig(file: string, pick: (plugin: Record<string, un
   }
   const list = value as { plugins?: unknown; name?: unknown; cniVersion?: unknown } | null;
   if (list !== null && typeof list === 'object' && Array.isArray(list.plugins)) {
-    const plugin = (list.plugins as unknown[]).find((p): p is Record<string, unknown> => typeof p === 'object' && p !== null && pick(p as Record<string, unknown>));
+    const plugin = (list.plugins as unknown[]).find(
+      (p): p is Record<string, unknown> => typeof p === 'object' && p !== null && pick(p as Record<string, unknown>),
+    );
     if (plugin === undefined) throw new UsageError(`--config ${file}: no plugin of this executable in the conflist`);
     value = { ...plugin, name: list.name, cniVersion: list.cniVersion };
   }
@@ -95,9 +97,11 @@ export function reportLines(report: RepairReport): string[] {
   if (report.leveldbRepaired) lines.push(`repair: LevelDB repair done; ${report.entries} entries read back`);
   if (report.lostFiles.length > 0) lines.push(`repair: unreadable files moved to ${report.path}/lost: ${report.lostFiles.join(', ')} (their entries are gone)`);
   for (const r of report.plan.relinked) lines.push(`repair: re-linked ${r.address} to ${r.owner.containerId}/${r.owner.ifname}`);
-  for (const s of report.plan.stale) lines.push(`repair: dropped ${s.address} from ${s.listedBy.containerId}/${s.listedBy.ifname} (held by ${s.heldBy.containerId}/${s.heldBy.ifname})`);
+  for (const s of report.plan.stale)
+    lines.push(`repair: dropped ${s.address} from ${s.listedBy.containerId}/${s.listedBy.ifname} (held by ${s.heldBy.containerId}/${s.heldBy.ifname})`);
   for (const r of report.plan.restored) lines.push(`repair: recorded ${r.address} for live pod ${r.owner.containerId}/${r.owner.ifname}`);
-  for (const r of report.plan.released) lines.push(`repair: released ${r.address} of ${r.owner.containerId}/${r.owner.ifname} (placeholder of a pod that is gone)`);
+  for (const r of report.plan.released)
+    lines.push(`repair: released ${r.address} of ${r.owner.containerId}/${r.owner.ifname} (placeholder of a pod that is gone)`);
   for (const c of report.plan.conflicts) {
     lines.push(`repair: CONFLICT ${c.address}: live pod ${c.live.containerId}/${c.live.ifname} vs ${c.other.containerId}/${c.other.ifname}: ${c.reason}`);
   }

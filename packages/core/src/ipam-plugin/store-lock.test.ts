@@ -38,7 +38,7 @@ describe('flockStoreLock', () => {
     expect(existsSync(file)).toBe(true);
   });
 
-  it('networks X and X.lock have distinct locks, and neither lock is the other\'s store path', async () => {
+  it("networks X and X.lock have distinct locks, and neither lock is the other's store path", async () => {
     const x = await flockStoreLock(join(dataDir, 'pns-x'), 20);
     const xLock = await flockStoreLock(join(dataDir, 'pns-x.lock'), 20);
     expect(x).toBeTypeOf('function');
@@ -52,7 +52,7 @@ describe('flockStoreLock', () => {
   it('creates a missing dataDir and lock directory (0700); fails with the errno when it cannot', async () => {
     const unlock = await flockStoreLock(join(dataDir, 'missing', 'net1'), 20);
     unlock?.();
-    expect((statSync(join(dataDir, 'missing', '.locks')).mode & 0o777)).toBe(0o700);
+    expect(statSync(join(dataDir, 'missing', '.locks')).mode & 0o777).toBe(0o700);
     writeFileSync(join(dataDir, 'file'), '');
     await expect(flockStoreLock(join(dataDir, 'file', 'net1'), 20)).rejects.toMatchObject({ code: 'ENOTDIR' });
   });

@@ -63,7 +63,12 @@ describe('Exclusions', () => {
 });
 
 describe('roundRobinSegments (the range iterator)', () => {
-  const cfg = config([[{ subnet: '10.0.0.0/24', rangeStart: '10.0.0.10', rangeEnd: '10.0.0.19' }, { subnet: '10.0.1.0/24', rangeStart: '10.0.1.10', rangeEnd: '10.0.1.19' }]]);
+  const cfg = config([
+    [
+      { subnet: '10.0.0.0/24', rangeStart: '10.0.0.10', rangeEnd: '10.0.0.19' },
+      { subnet: '10.0.1.0/24', rangeStart: '10.0.1.10', rangeEnd: '10.0.1.19' },
+    ],
+  ]);
   const set = cfg.rangeSets[0]!;
   const show = (last?: string): string[] =>
     roundRobinSegments(set, last === undefined ? undefined : parseIp(last)!.value).map((s) => `${formatIp(4, s.from)}-${formatIp(4, s.to)}`);
@@ -93,7 +98,13 @@ describe('pickAddress: round-robin (host-local allocator table and more)', () =>
     ['wraps around skipping held', one, '10.0.0.253', ['10.0.0.254', '10.0.0.2'], '10.0.0.3'],
     ['a last address outside the set is ignored', one, '10.1.0.5', [], '10.0.0.2'],
     ['a last address of the other family is ignored', one, undefined, ['fd00::2'], '10.0.0.2'],
-    ['a full set except last reuses last', one, '10.0.0.7', Array.from({ length: 253 }, (_, i) => `10.0.0.${i + 2}`).filter((a) => a !== '10.0.0.7'), '10.0.0.7'],
+    [
+      'a full set except last reuses last',
+      one,
+      '10.0.0.7',
+      Array.from({ length: 253 }, (_, i) => `10.0.0.${i + 2}`).filter((a) => a !== '10.0.0.7'),
+      '10.0.0.7',
+    ],
     ['multiple subnets: first subnet first', two, undefined, [], '10.0.0.2'],
     ['advances to the next subnet at the end of one', two, '10.0.0.254', [], '10.0.1.2'],
     ['advances to the next subnet when the rest of one is held', two, '10.0.0.252', ['10.0.0.253', '10.0.0.254'], '10.0.1.2'],
@@ -125,7 +136,12 @@ describe('pickAddress: round-robin (host-local allocator table and more)', () =>
   });
 
   it('range transitions at the last reserved address, with explicit start/end', async () => {
-    const cfg = config([[{ subnet: '10.0.0.0/24', rangeStart: '10.0.0.100', rangeEnd: '10.0.0.101' }, { subnet: '10.0.0.0/24', rangeStart: '10.0.0.200', rangeEnd: '10.0.0.201' }]]);
+    const cfg = config([
+      [
+        { subnet: '10.0.0.0/24', rangeStart: '10.0.0.100', rangeEnd: '10.0.0.101' },
+        { subnet: '10.0.0.0/24', rangeStart: '10.0.0.200', rangeEnd: '10.0.0.201' },
+      ],
+    ]);
     expect(await pick(cfg, '10.0.0.100', occupancy())).toBe('10.0.0.101');
     expect(await pick(cfg, '10.0.0.101', occupancy())).toBe('10.0.0.200');
     expect(await pick(cfg, '10.0.0.201', occupancy())).toBe('10.0.0.100');

@@ -68,13 +68,7 @@ export interface Occupancy {
 }
 
 /** First address in [from, to] that is neither excluded nor held; undefined if none. */
-export async function firstFree(
-  family: Family,
-  from: bigint,
-  to: bigint,
-  exclusions: Exclusions,
-  occupancy: Occupancy,
-): Promise<bigint | undefined> {
+export async function firstFree(family: Family, from: bigint, to: bigint, exclusions: Exclusions, occupancy: Occupancy): Promise<bigint | undefined> {
   let candidate = exclusions.skip(family, from);
   if (candidate > to) return undefined;
   for await (const batch of occupancy.held(family, candidate, to)) {
@@ -111,12 +105,7 @@ export function roundRobinSegments(set: RangeSet, last: bigint | undefined): Arr
  * across the set's ranges in order, wrapping around. A `last` outside the set starts at the first
  * range's start. Undefined when the set is exhausted.
  */
-export async function pickAddress(
-  set: RangeSet,
-  last: bigint | undefined,
-  exclusions: Exclusions,
-  occupancy: Occupancy,
-): Promise<bigint | undefined> {
+export async function pickAddress(set: RangeSet, last: bigint | undefined, exclusions: Exclusions, occupancy: Occupancy): Promise<bigint | undefined> {
   for (const segment of roundRobinSegments(set, last)) {
     const found = await firstFree(set.family, segment.from, segment.to, exclusions, occupancy);
     if (found !== undefined) return found;

@@ -27,10 +27,7 @@ function ranges(config: ReturnType<typeof parseIpamConfig>): string[][] {
 describe('parseIpamConfig: ranges and defaults', () => {
   it('fills host-local defaults: start = network+1, end = last (v4 minus broadcast), gateway = network+1', () => {
     const config = parseIpamConfig(conf({ ranges: [[{ subnet: '10.1.2.0/24' }], [{ subnet: '2001:db8:1::/64' }]] }));
-    expect(ranges(config)).toEqual([
-      ['10.1.2.1-10.1.2.254 gw 10.1.2.1 /24'],
-      ['2001:db8:1::1-2001:db8:1:0:ffff:ffff:ffff:ffff gw 2001:db8:1::1 /64'],
-    ]);
+    expect(ranges(config)).toEqual([['10.1.2.1-10.1.2.254 gw 10.1.2.1 /24'], ['2001:db8:1::1-2001:db8:1:0:ffff:ffff:ffff:ffff gw 2001:db8:1::1 /64']]);
     expect(config.dataDir).toBe(DEFAULT_DATA_DIR);
     expect(config.path).toBe(`${DEFAULT_DATA_DIR}/net`);
     expect(config.lockTimeoutMs).toBe(10_000);
@@ -38,18 +35,13 @@ describe('parseIpamConfig: ranges and defaults', () => {
   });
 
   it('keeps explicit start, end and gateway (trimmed)', () => {
-    const config = parseIpamConfig(
-      conf({ ranges: [[{ subnet: ' 10.1.2.0/24 ', rangeStart: '10.1.2.10', rangeEnd: ' 10.1.2.20', gateway: '10.1.2.254' }]] }),
-    );
+    const config = parseIpamConfig(conf({ ranges: [[{ subnet: ' 10.1.2.0/24 ', rangeStart: '10.1.2.10', rangeEnd: ' 10.1.2.20', gateway: '10.1.2.254' }]] }));
     expect(ranges(config)).toEqual([['10.1.2.10-10.1.2.20 gw 10.1.2.254 /24']]);
   });
 
   it('puts the legacy top-level range first, then runtimeConfig.ipRanges, then ranges', () => {
     const config = parseIpamConfig(
-      conf(
-        { subnet: '10.0.0.0/24', ranges: [[{ subnet: '10.2.0.0/24' }]] },
-        { runtimeConfig: { ipRanges: [[{ subnet: '10.1.0.0/24' }]] } },
-      ),
+      conf({ subnet: '10.0.0.0/24', ranges: [[{ subnet: '10.2.0.0/24' }]] }, { runtimeConfig: { ipRanges: [[{ subnet: '10.1.0.0/24' }]] } }),
     );
     expect(config.rangeSets.map((s) => s.path)).toEqual(['ipam', 'runtimeConfig.ipRanges[0]', 'ipam.ranges[0]']);
     expect(config.rangeSets.map((s) => s.ranges[0]!.path)).toEqual(['ipam', 'runtimeConfig.ipRanges[0][0]', 'ipam.ranges[0][0]']);
@@ -62,7 +54,14 @@ describe('parseIpamConfig: ranges and defaults', () => {
 
   it('accepts several disjoint ranges of one subnet in one set', () => {
     const config = parseIpamConfig(
-      conf({ ranges: [[{ subnet: '10.0.0.0/24', rangeStart: '10.0.0.10', rangeEnd: '10.0.0.19' }, { subnet: '10.0.0.0/24', rangeStart: '10.0.0.20', rangeEnd: '10.0.0.29' }]] }),
+      conf({
+        ranges: [
+          [
+            { subnet: '10.0.0.0/24', rangeStart: '10.0.0.10', rangeEnd: '10.0.0.19' },
+            { subnet: '10.0.0.0/24', rangeStart: '10.0.0.20', rangeEnd: '10.0.0.29' },
+          ],
+        ],
+      }),
     );
     expect(config.rangeSets[0]!.ranges).toHaveLength(2);
   });
@@ -86,24 +85,71 @@ describe('parseIpamConfig: validation names the field', () => {
     ['subnet type', { ranges: [[{ subnet: 24 }]] }, {}, 'invalid ipam.ranges[0][0].subnet', 7],
     ['missing subnet', { ranges: [[{ rangeStart: '10.0.0.2' }]] }, {}, 'missing ipam.ranges[0][0].subnet', 7],
     ['start outside', { ranges: [[{ subnet: '10.1.2.0/24', rangeStart: '10.1.3.5' }]] }, {}, 'ipam.ranges[0][0].rangeStart 10.1.3.5: outside 10.1.2.0/24', 7],
-    ['end outside', { ranges: [[{ subnet: '10.1.2.0/24' }], [{ subnet: '10.2.2.0/24', rangeEnd: '10.2.3.0' }]] }, {}, 'ipam.ranges[1][0].rangeEnd 10.2.3.0: outside', 7],
+    [
+      'end outside',
+      { ranges: [[{ subnet: '10.1.2.0/24' }], [{ subnet: '10.2.2.0/24', rangeEnd: '10.2.3.0' }]] },
+      {},
+      'ipam.ranges[1][0].rangeEnd 10.2.3.0: outside',
+      7,
+    ],
     ['start is network', { ranges: [[{ subnet: '10.1.2.0/24', rangeStart: '10.1.2.0' }]] }, {}, 'rangeStart 10.1.2.0: the network address', 7],
     ['end is broadcast', { ranges: [[{ subnet: '10.1.2.0/24', rangeEnd: '10.1.2.255' }]] }, {}, 'rangeEnd 10.1.2.255: the broadcast address', 7],
     ['gateway outside', { ranges: [[{ subnet: '10.1.2.0/24', gateway: '10.9.9.9' }]] }, {}, 'ipam.ranges[0][0].gateway 10.9.9.9: outside', 7],
-    ['start after end', { ranges: [[{ subnet: '10.1.2.0/24', rangeStart: '10.1.2.50', rangeEnd: '10.1.2.40' }]] }, {}, 'ipam.ranges[0][0]: rangeStart 10.1.2.50 is after rangeEnd 10.1.2.40', 7],
+    [
+      'start after end',
+      { ranges: [[{ subnet: '10.1.2.0/24', rangeStart: '10.1.2.50', rangeEnd: '10.1.2.40' }]] },
+      {},
+      'ipam.ranges[0][0]: rangeStart 10.1.2.50 is after rangeEnd 10.1.2.40',
+      7,
+    ],
     ['family of start', { ranges: [[{ subnet: '10.1.2.0/24', rangeStart: 'fd00::2' }]] }, {}, 'rangeStart fd00::2: not an IPv4 address', 7],
     ['start type', { ranges: [[{ subnet: '10.1.2.0/24', rangeStart: 5 }]] }, {}, 'ipam.ranges[0][0].rangeStart: expected a string', 7],
-    ['overlap in a set', { ranges: [[{ subnet: '10.1.0.0/16' }, { subnet: '10.1.2.0/24' }]] }, {}, 'ipam.ranges[0][1]: 10.1.2.1-10.1.2.254 overlaps ipam.ranges[0][0]', 7],
+    [
+      'overlap in a set',
+      { ranges: [[{ subnet: '10.1.0.0/16' }, { subnet: '10.1.2.0/24' }]] },
+      {},
+      'ipam.ranges[0][1]: 10.1.2.1-10.1.2.254 overlaps ipam.ranges[0][0]',
+      7,
+    ],
     ['overlap across sets', { ranges: [[{ subnet: '10.1.2.0/24' }], [{ subnet: '10.1.2.0/25' }]] }, {}, 'overlaps', 7],
-    ['overlap of partial ranges', { ranges: [[{ subnet: '10.0.0.0/24', rangeStart: '10.0.0.10', rangeEnd: '10.0.0.20' }], [{ subnet: '10.0.0.0/24', rangeStart: '10.0.0.20', rangeEnd: '10.0.0.30' }]] }, {}, 'overlaps', 7],
-    ['overlap legacy vs ranges', { subnet: '10.1.2.0/24', ranges: [[{ subnet: '10.1.2.0/24' }]] }, {}, 'ipam.ranges[0][0]: 10.1.2.1-10.1.2.254 overlaps ipam (10.1.2.1-10.1.2.254)', 7],
-    ['mixed families', { ranges: [[{ subnet: '10.1.2.0/24' }, { subnet: 'fd00::/64' }]] }, {}, 'ipam.ranges[0]: mixes IPv4 (ipam.ranges[0][0]) and IPv6 (ipam.ranges[0][1])', 7],
+    [
+      'overlap of partial ranges',
+      {
+        ranges: [
+          [{ subnet: '10.0.0.0/24', rangeStart: '10.0.0.10', rangeEnd: '10.0.0.20' }],
+          [{ subnet: '10.0.0.0/24', rangeStart: '10.0.0.20', rangeEnd: '10.0.0.30' }],
+        ],
+      },
+      {},
+      'overlaps',
+      7,
+    ],
+    [
+      'overlap legacy vs ranges',
+      { subnet: '10.1.2.0/24', ranges: [[{ subnet: '10.1.2.0/24' }]] },
+      {},
+      'ipam.ranges[0][0]: 10.1.2.1-10.1.2.254 overlaps ipam (10.1.2.1-10.1.2.254)',
+      7,
+    ],
+    [
+      'mixed families',
+      { ranges: [[{ subnet: '10.1.2.0/24' }, { subnet: 'fd00::/64' }]] },
+      {},
+      'ipam.ranges[0]: mixes IPv4 (ipam.ranges[0][0]) and IPv6 (ipam.ranges[0][1])',
+      7,
+    ],
     ['empty set', { ranges: [[]] }, {}, 'ipam.ranges[0]: expected a non-empty list of ranges', 7],
     ['ranges not a list', { ranges: { subnet: '10.0.0.0/24' } }, {}, 'invalid ipam.ranges', 7],
     ['no ranges', {}, {}, 'missing ipam.ranges', 7],
     ['unknown ipam key', { subnet: '10.0.0.0/24', subnets: [] }, {}, 'unsupported field ipam.subnets', 2],
     ['unknown range key', { ranges: [[{ subnet: '10.0.0.0/24', start: '10.0.0.5' }]] }, {}, 'unsupported field ipam.ranges[0][0].start', 2],
-    ['runtime ranges', { subnet: '10.0.0.0/24' }, { runtimeConfig: { ipRanges: [[{ subnet: '10.1.0.1/24' }]] } }, 'runtimeConfig.ipRanges[0][0].subnet 10.1.0.1/24: host bits set', 7],
+    [
+      'runtime ranges',
+      { subnet: '10.0.0.0/24' },
+      { runtimeConfig: { ipRanges: [[{ subnet: '10.1.0.1/24' }]] } },
+      'runtimeConfig.ipRanges[0][0].subnet 10.1.0.1/24: host bits set',
+      7,
+    ],
     ['relative dataDir', { subnet: '10.0.0.0/24', dataDir: 'var/lib' }, {}, 'invalid ipam.dataDir "var/lib"', 7],
     ['lock timeout', { subnet: '10.0.0.0/24', lockTimeoutMs: -1 }, {}, 'invalid ipam.lockTimeoutMs -1', 7],
     ['bad name', { subnet: '10.0.0.0/24' }, { name: '../etc' }, 'invalid name "../etc"', 7],

@@ -56,19 +56,7 @@ export interface IpamConfig extends StoreLocation {
   readonly requested: readonly RequestedAddress[];
 }
 
-const IPAM_KEYS = new Set([
-  'type',
-  'subnet',
-  'rangeStart',
-  'rangeEnd',
-  'gateway',
-  'ranges',
-  'routes',
-  'dataDir',
-  'resolvConf',
-  'reserved',
-  'lockTimeoutMs',
-]);
+const IPAM_KEYS = new Set(['type', 'subnet', 'rangeStart', 'rangeEnd', 'gateway', 'ranges', 'routes', 'dataDir', 'resolvConf', 'reserved', 'lockTimeoutMs']);
 const ROUTE_KEYS = new Set(['dst', 'gw', 'mtu', 'advmss', 'priority', 'table', 'scope']);
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
@@ -106,7 +94,10 @@ function parseRoutes(raw: unknown): IpamRoute[] {
     const cidr = typeof dst === 'string' ? parseCidr(dst) : undefined;
     if (cidr === undefined) throw invalidConfig(`invalid ${path}.dst ${show(dst)}`, 'expected a CIDR such as "0.0.0.0/0"');
     if (networkOf(cidr.family, cidr.value, cidr.prefix) !== cidr.value) {
-      throw invalidConfig(`invalid ${path}.dst ${String(dst)}: host bits set`, `expected ${formatIp(cidr.family, networkOf(cidr.family, cidr.value, cidr.prefix))}/${cidr.prefix}`);
+      throw invalidConfig(
+        `invalid ${path}.dst ${String(dst)}: host bits set`,
+        `expected ${formatIp(cidr.family, networkOf(cidr.family, cidr.value, cidr.prefix))}/${cidr.prefix}`,
+      );
     }
     const gw = route['gw'];
     if (gw !== undefined) {
@@ -210,7 +201,5 @@ export function parseIpamConfig(conf: IpamConfigInput, cniArgs: Readonly<Record<
 export function managesAddress(config: Pick<IpamConfig, 'rangeSets'>, address: string): boolean {
   const ip = parseIp((address.split('/')[0] ?? '').trim());
   if (ip === undefined) return false;
-  return config.rangeSets.some((set) =>
-    set.ranges.some((r) => r.family === ip.family && networkOf(ip.family, ip.value, r.prefix) === r.network),
-  );
+  return config.rangeSets.some((set) => set.ranges.some((r) => r.family === ip.family && networkOf(ip.family, ip.value, r.prefix) === r.network));
 }

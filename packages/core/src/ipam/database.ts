@@ -135,7 +135,7 @@ export async function openDatabase(path: string, options: OpenOptions): Promise<
   }
 }
 
-type LevelClass = (typeof import('level'))['Level'];
+type LevelClass = typeof import('level')['Level'];
 
 /**
  * LevelDB's RepairDB on the store at `path` (classic-level's static `repair`): rebuilds the

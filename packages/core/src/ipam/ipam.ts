@@ -82,7 +82,11 @@ export async function release(location: StoreLocation, owner: Owner, options: Se
 /** CHECK: `owner` holds an allocation (exactly `expected`, when given); code 102 otherwise. */
 export async function check(location: StoreLocation, owner: Owner, expected?: readonly string[], options: SessionOptions = {}): Promise<void> {
   if (!(await storeExists(location))) {
-    throw new IpamError(IpamErrorCode.NotAllocated, `container ${owner.containerId} interface ${owner.ifname} holds no address: no IPAM store at ${location.path}`, 'expected an allocation made by ADD');
+    throw new IpamError(
+      IpamErrorCode.NotAllocated,
+      `container ${owner.containerId} interface ${owner.ifname} holds no address: no IPAM store at ${location.path}`,
+      'expected an allocation made by ADD',
+    );
   }
   await withStore(location, (store) => store.check(owner, expected), options);
 }

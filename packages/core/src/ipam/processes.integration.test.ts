@@ -103,25 +103,29 @@ async function consistentOwners(config: IpamConfig): Promise<Map<string, string[
 }
 
 describe('many processes, one store', () => {
-  it.each<LockMode>(['leveldb', 'flock'])('32 processes allocate at once: all succeed with unique addresses; then all release (%s lock)', async (lock) => {
-    const conf = input(`concurrent-${lock}`);
-    const config = parseIpamConfig(conf);
-    const ids = Array.from({ length: 32 }, (_, i) => `proc${i}`);
-    const adds = await Promise.all(ids.map((id) => run(workerArgs('add', conf, id, lock))));
-    for (const add of adds) expect(add.code, add.stdout + add.stderr).toBe(0);
-    const ips = adds.flatMap((add) => (JSON.parse(add.stdout) as { ips: Array<{ address: string }> }).ips.map((ip) => ip.address));
-    expect(ips).toHaveLength(64);
-    expect(new Set(ips).size).toBe(64);
-    expect(await list(config)).toHaveLength(64);
-    await consistentOwners(config);
+  it.each<LockMode>(['leveldb', 'flock'])(
+    '32 processes allocate at once: all succeed with unique addresses; then all release (%s lock)',
+    async (lock) => {
+      const conf = input(`concurrent-${lock}`);
+      const config = parseIpamConfig(conf);
+      const ids = Array.from({ length: 32 }, (_, i) => `proc${i}`);
+      const adds = await Promise.all(ids.map((id) => run(workerArgs('add', conf, id, lock))));
+      for (const add of adds) expect(add.code, add.stdout + add.stderr).toBe(0);
+      const ips = adds.flatMap((add) => (JSON.parse(add.stdout) as { ips: Array<{ address: string }> }).ips.map((ip) => ip.address));
+      expect(ips).toHaveLength(64);
+      expect(new Set(ips).size).toBe(64);
+      expect(await list(config)).toHaveLength(64);
+      await consistentOwners(config);
 
-    const dels = await Promise.all(ids.map((id) => run(workerArgs('del', conf, id, lock))));
-    for (const del of dels) expect(del.code, del.stdout + del.stderr).toBe(0);
-    expect(dels.flatMap((del) => JSON.parse(del.stdout) as string[]).sort()).toEqual([...ips].map((ip) => ip.split('/')[0]).sort());
-    expect(await list(config)).toEqual([]);
-    // The flock workers really went through the hook (its sidecar file), the others did not.
-    expect(existsSync(join(config.dataDir, '.locks', config.name))).toBe(lock === 'flock');
-  }, 60_000);
+      const dels = await Promise.all(ids.map((id) => run(workerArgs('del', conf, id, lock))));
+      for (const del of dels) expect(del.code, del.stdout + del.stderr).toBe(0);
+      expect(dels.flatMap((del) => JSON.parse(del.stdout) as string[]).sort()).toEqual([...ips].map((ip) => ip.split('/')[0]).sort());
+      expect(await list(config)).toEqual([]);
+      // The flock workers really went through the hook (its sidecar file), the others did not.
+      expect(existsSync(join(config.dataDir, '.locks', config.name))).toBe(lock === 'flock');
+    },
+    60_000,
+  );
 
   it('processes killed with SIGKILL at random moments leave every owner all or nothing (120 + 60 with the flock hook)', async () => {
     const conf = input('crash');
@@ -135,31 +139,32 @@ describe('many processes, one store', () => {
     let midOperation = 0;
     for (let round = 0; round < rounds; round++) {
       await Promise.all(
-        locks.map((lock, w) =>
-          new Promise<void>((resolve, reject) => {
-            const child = spawn(bun, workerArgs('churn', conf, `r${round}w${w}`, lock), { stdio: ['ignore', 'pipe', 'pipe'] });
-            live.add(child);
-            let out = '';
-            let killed = false;
-            child.stdout.on('data', (d: Buffer) => {
-              out += d.toString();
-              if (!killed && out.includes('ready\n')) {
-                killed = true;
-                // Somewhere inside the first few allocate/release sessions, contended by the others.
-                setTimeout(() => {
-                  const last = out[out.length - 1];
-                  if (last === 'a' || last === 'r') midOperation++;
-                  child.kill('SIGKILL');
-                }, Math.random() * 60);
-              }
-            });
-            child.on('error', reject);
-            child.on('close', (code, signal) => {
-              live.delete(child);
-              if (signal !== 'SIGKILL') reject(new Error(`worker ended with ${code}/${signal} before the kill: ${out}`));
-              else resolve();
-            });
-          }),
+        locks.map(
+          (lock, w) =>
+            new Promise<void>((resolve, reject) => {
+              const child = spawn(bun, workerArgs('churn', conf, `r${round}w${w}`, lock), { stdio: ['ignore', 'pipe', 'pipe'] });
+              live.add(child);
+              let out = '';
+              let killed = false;
+              child.stdout.on('data', (d: Buffer) => {
+                out += d.toString();
+                if (!killed && out.includes('ready\n')) {
+                  killed = true;
+                  // Somewhere inside the first few allocate/release sessions, contended by the others.
+                  setTimeout(() => {
+                    const last = out[out.length - 1];
+                    if (last === 'a' || last === 'r') midOperation++;
+                    child.kill('SIGKILL');
+                  }, Math.random() * 60);
+                }
+              });
+              child.on('error', reject);
+              child.on('close', (code, signal) => {
+                live.delete(child);
+                if (signal !== 'SIGKILL') reject(new Error(`worker ended with ${code}/${signal} before the kill: ${out}`));
+                else resolve();
+              });
+            }),
         ),
       );
       trials += perRound;

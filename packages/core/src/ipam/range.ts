@@ -39,11 +39,7 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 export function rejectUnknownKeys(object: Record<string, unknown>, known: ReadonlySet<string>, path: string): void {
   for (const key of Object.keys(object)) {
     if (!known.has(key)) {
-      throw new IpamError(
-        IpamErrorCode.UnsupportedField,
-        `unsupported field ${path}.${key}`,
-        `known fields: ${[...known].join(', ')}`,
-      );
+      throw new IpamError(IpamErrorCode.UnsupportedField, `unsupported field ${path}.${key}`, `known fields: ${[...known].join(', ')}`);
     }
   }
 }
@@ -62,14 +58,7 @@ function lastUsable(family: Family, network: bigint, prefix: number): bigint {
   return family === 4 ? last - 1n : last;
 }
 
-function parseAddressField(
-  raw: Record<string, unknown>,
-  key: string,
-  path: string,
-  family: Family,
-  network: bigint,
-  prefix: number,
-): bigint | undefined {
+function parseAddressField(raw: Record<string, unknown>, key: string, path: string, family: Family, network: bigint, prefix: number): bigint | undefined {
   const value = raw[key];
   if (value === undefined) return undefined;
   const field = `${path}.${key}`;
@@ -95,10 +84,7 @@ export function parseRange(raw: unknown, path: string, known: ReadonlySet<string
   rejectUnknownKeys(raw, known, path);
   const subnetRaw = raw['subnet'];
   if (typeof subnetRaw !== 'string') {
-    throw invalidConfig(
-      `${subnetRaw === undefined ? 'missing' : 'invalid'} ${path}.subnet`,
-      'expected a CIDR string such as "10.22.0.0/16" or "fd00:22::/64"',
-    );
+    throw invalidConfig(`${subnetRaw === undefined ? 'missing' : 'invalid'} ${path}.subnet`, 'expected a CIDR string such as "10.22.0.0/16" or "fd00:22::/64"');
   }
   const cidr = parseCidr(subnetRaw.trim());
   if (cidr === undefined) {
@@ -107,10 +93,7 @@ export function parseRange(raw: unknown, path: string, known: ReadonlySet<string
   const { family, prefix } = cidr;
   const network = networkOf(family, cidr.value, prefix);
   if (network !== cidr.value) {
-    throw invalidConfig(
-      `invalid ${path}.subnet ${subnetRaw}: host bits set`,
-      `expected the network address ${formatCidr(family, network, prefix)}`,
-    );
+    throw invalidConfig(`invalid ${path}.subnet ${subnetRaw}: host bits set`, `expected the network address ${formatCidr(family, network, prefix)}`);
   }
   if (prefix > familyBits(family) - 2) {
     throw invalidConfig(
@@ -122,10 +105,7 @@ export function parseRange(raw: unknown, path: string, known: ReadonlySet<string
   const start = parseAddressField(raw, 'rangeStart', path, family, network, prefix) ?? network + 1n;
   const end = parseAddressField(raw, 'rangeEnd', path, family, network, prefix) ?? lastUsable(family, network, prefix);
   if (start > end) {
-    throw invalidConfig(
-      `invalid ${path}: rangeStart ${formatIp(family, start)} is after rangeEnd ${formatIp(family, end)}`,
-      'expected rangeStart <= rangeEnd',
-    );
+    throw invalidConfig(`invalid ${path}: rangeStart ${formatIp(family, start)} is after rangeEnd ${formatIp(family, end)}`, 'expected rangeStart <= rangeEnd');
   }
   return { family, network, prefix, start, end, gateway, path };
 }

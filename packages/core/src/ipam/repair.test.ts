@@ -78,7 +78,8 @@ describe('a store that lost CURRENT', () => {
     }
     // LOG may be rotated by a failed open; no database file is created, changed or deleted.
     const after = await files(config.path);
-    const data = (f: Record<string, number>): Record<string, number> => Object.fromEntries(Object.entries(f).filter(([k]) => !k.startsWith('LOG') && k !== 'LOCK'));
+    const data = (f: Record<string, number>): Record<string, number> =>
+      Object.fromEntries(Object.entries(f).filter(([k]) => !k.startsWith('LOG') && k !== 'LOCK'));
     expect(data(after)).toEqual(data(before));
     expect(after['CURRENT']).toBeUndefined();
   });
@@ -98,7 +99,7 @@ describe('a store that lost CURRENT', () => {
 });
 
 describe('creating a store', () => {
-  it('creates where nothing is, or in a directory holding only a failed open\'s LOCK and LOG', async () => {
+  it("creates where nothing is, or in a directory holding only a failed open's LOCK and LOG", async () => {
     const config = cfg();
     await allocate(config, owner(0));
     expect(existsSync(join(config.path, 'CURRENT'))).toBe(true);
@@ -196,7 +197,7 @@ describe('repair', () => {
     expect(await list(config)).toMatchObject([{ address: '10.9.0.7', owner: owner(1) }]);
   });
 
-  it('keeps the live pod\'s claim on an address the store gives another owner, and reports it', async () => {
+  it("keeps the live pod's claim on an address the store gives another owner, and reports it", async () => {
     const config = cfg();
     const held = await fill(config, 2);
     const taken = held.get(owner(0).containerId)!;

@@ -50,7 +50,11 @@ export async function repair(location: StoreLocation, options: RepairOptions = {
   if (before.kind === 'not-directory') throw refusal(path, before);
   const unlock = options.lock === undefined ? undefined : await options.lock(path, location.lockTimeoutMs);
   if (options.lock !== undefined && unlock === undefined) {
-    throw new IpamError(IpamErrorCode.TryAgainLater, `IPAM store ${path} is busy: try again later`, `other processes held its lock for the whole ${location.lockTimeoutMs} ms`);
+    throw new IpamError(
+      IpamErrorCode.TryAgainLater,
+      `IPAM store ${path} is busy: try again later`,
+      `other processes held its lock for the whole ${location.lockTimeoutMs} ms`,
+    );
   }
   try {
     const hasStore = before.kind === 'store' || before.kind === 'lost-current';

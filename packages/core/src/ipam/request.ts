@@ -64,7 +64,10 @@ export function parseRequested(
     const range = set === undefined ? undefined : rangeOf(set, ip.family, ip.value);
     if (set === undefined || range === undefined) throw invalidConfig(`requested address ${raw.source} ${text} is outside every range`, expected);
     if (cidr !== undefined && cidr.prefix !== range.prefix) {
-      throw invalidConfig(`requested address ${raw.source} ${text} has prefix /${cidr.prefix}`, `expected /${range.prefix}, the prefix of ${range.path}.subnet`);
+      throw invalidConfig(
+        `requested address ${raw.source} ${text} has prefix /${cidr.prefix}`,
+        `expected /${range.prefix}, the prefix of ${range.path}.subnet`,
+      );
     }
     if (exclusions.has(ip.family, ip.value)) {
       const isGateway = sets.some((s) => s.ranges.some((r) => r.family === ip.family && r.gateway === ip.value));

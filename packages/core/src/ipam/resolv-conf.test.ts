@@ -12,7 +12,9 @@ describe('parseResolvConf', () => {
   });
   it('reads every field; the last domain and search win, options accumulate', () => {
     expect(
-      parseResolvConf('domain a.local\ndomain b.local\nsearch x y\nsearch svc.cluster.local cluster.local\noptions ndots:5\noptions edns0 rotate\nnameserver 1.1.1.1'),
+      parseResolvConf(
+        'domain a.local\ndomain b.local\nsearch x y\nsearch svc.cluster.local cluster.local\noptions ndots:5\noptions edns0 rotate\nnameserver 1.1.1.1',
+      ),
     ).toEqual({
       nameservers: ['1.1.1.1'],
       domain: 'b.local',

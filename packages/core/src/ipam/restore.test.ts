@@ -10,18 +10,18 @@ const NOW = '2026-12-01T00:00:00.000Z';
 
 describe('planRestore', () => {
   it('writes nothing for a consistent store whose live pods it already covers', () => {
-    const plan = planRestore([{ address: '10.0.0.2', owner: A, time: T }], [{ owner: A, addresses: ['10.0.0.2'], time: T }], [{ owner: A, addresses: ['10.0.0.2'] }], NOW);
+    const plan = planRestore(
+      [{ address: '10.0.0.2', owner: A, time: T }],
+      [{ owner: A, addresses: ['10.0.0.2'], time: T }],
+      [{ owner: A, addresses: ['10.0.0.2'] }],
+      NOW,
+    );
     expect(plan.addresses.size + plan.owners.size).toBe(0);
     expect([...plan.relinked, ...plan.stale, ...plan.restored, ...plan.conflicts]).toEqual([]);
   });
 
   it('keeps the union of both halves: completes owner records and re-creates address keys', () => {
-    const plan = planRestore(
-      [{ address: '10.0.0.2', owner: A, time: T }],
-      [{ owner: B, addresses: ['10.0.0.3'], time: T }],
-      [],
-      NOW,
-    );
+    const plan = planRestore([{ address: '10.0.0.2', owner: A, time: T }], [{ owner: B, addresses: ['10.0.0.3'], time: T }], [], NOW);
     expect(plan.owners.get('pns-a/eth0')).toEqual({ owner: A, addresses: ['10.0.0.2'], time: T });
     expect(plan.addresses.get('10.0.0.3')).toEqual({ address: '10.0.0.3', owner: B, time: T });
     expect(plan.relinked).toHaveLength(2);

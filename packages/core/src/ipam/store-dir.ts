@@ -95,7 +95,11 @@ export function refusal(path: string, state: StoreDirState): IpamError {
     );
   }
   if (state.kind === 'not-directory') {
-    return new IpamError(IpamErrorCode.IoFailure, `IPAM store ${path} is not a directory`, `found ${state.what}; expected the store's directory or nothing at that path`);
+    return new IpamError(
+      IpamErrorCode.IoFailure,
+      `IPAM store ${path} is not a directory`,
+      `found ${state.what}; expected the store's directory or nothing at that path`,
+    );
   }
   return new IpamError(IpamErrorCode.IoFailure, `IPAM store ${path} cannot be used`, `unexpected state ${state.kind}`);
 }

@@ -306,7 +306,7 @@ describe('locking and sessions', () => {
     expect(existsSync(join(config.path, 'CURRENT'))).toBe(false);
   });
 
-  it('with the lock hook held, LevelDB\'s own lock still guards against callers without it', async () => {
+  it("with the lock hook held, LevelDB's own lock still guards against callers without it", async () => {
     const config = cfg({ lockTimeoutMs: 60 });
     const holder = await IpamStore.open(config.path);
     let unlocked = 0;

@@ -340,7 +340,11 @@ export class IpamStore {
   async check(owner: Owner, expected?: readonly string[]): Promise<void> {
     const held = await this.lookup(owner);
     if (held === undefined || held.length === 0) {
-      throw new IpamError(IpamErrorCode.NotAllocated, `${describeOwner(owner)} holds no address in IPAM store ${this.path}`, 'expected an allocation made by ADD');
+      throw new IpamError(
+        IpamErrorCode.NotAllocated,
+        `${describeOwner(owner)} holds no address in IPAM store ${this.path}`,
+        'expected an allocation made by ADD',
+      );
     }
     if (expected === undefined) return;
     const want = new Set<string>();
@@ -356,7 +360,9 @@ export class IpamStore {
       throw new IpamError(
         IpamErrorCode.NotAllocated,
         `${describeOwner(owner)} holds ${[...have].join(', ')} but ${[...want].join(', ') || 'nothing'} was expected`,
-        [missing.length > 0 ? `not held: ${missing.join(', ')}` : '', extra.length > 0 ? `held but not expected: ${extra.join(', ')}` : ''].filter(Boolean).join('; '),
+        [missing.length > 0 ? `not held: ${missing.join(', ')}` : '', extra.length > 0 ? `held but not expected: ${extra.join(', ')}` : '']
+          .filter(Boolean)
+          .join('; '),
       );
     }
   }
@@ -456,7 +462,11 @@ export class IpamStore {
         const record = parseJson<AddressRecord>(value);
         // A damaged value still blocks its address (allocation reads keys only); GC removes it.
         if (ip === undefined || record === undefined || typeof record.containerId !== 'string' || typeof record.ifname !== 'string') continue;
-        addresses.push({ address: formatIp(ip.family, ip.value), owner: { containerId: record.containerId, ifname: record.ifname }, time: String(record.time) });
+        addresses.push({
+          address: formatIp(ip.family, ip.value),
+          owner: { containerId: record.containerId, ifname: record.ifname },
+          time: String(record.time),
+        });
       }
       const owners: StoredOwner[] = [];
       for await (const [key, value] of db.iterator({ gte: OWNER, lt: prefixEnd(OWNER) })) {

@@ -6,7 +6,6 @@ import { NLMSG_DONE, NLMSG_ERROR, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWROUTE } from 
 import { NetlinkBatchError, NetlinkError } from './error.js';
 import { Attrs, BodyWriter, decodeMessages } from './message.js';
 
-
 describe('NLMSG_ERROR', () => {
   it('reads the extended ack message after an uncapped echo', () => {
     const [m] = decodeMessages(fixture('err-route-prefix'));

@@ -5,8 +5,6 @@ import { RTM_NEWADDR } from './constants.js';
 import { formatIp, parseIp } from './ip.js';
 import { decodeMessages } from './message.js';
 
-
-
 describe('address requests', () => {
   it('IPv4 without broadcast', () => {
     expectSameAsIproute2(addressAdd({ index: 4, address: '10.1.2.3', prefixLength: 24, broadcast: false }), 'req-addr-add-v4');

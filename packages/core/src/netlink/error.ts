@@ -3,10 +3,19 @@ import type { Ack } from './ack.js';
 import type { NlRequest } from './message.js';
 
 const TYPE_NAMES: Record<number, string> = {
-  16: 'RTM_NEWLINK', 17: 'RTM_DELLINK', 18: 'RTM_GETLINK', 19: 'RTM_SETLINK',
-  20: 'RTM_NEWADDR', 21: 'RTM_DELADDR', 22: 'RTM_GETADDR',
-  24: 'RTM_NEWROUTE', 25: 'RTM_DELROUTE', 26: 'RTM_GETROUTE',
-  28: 'RTM_NEWNEIGH', 29: 'RTM_DELNEIGH', 30: 'RTM_GETNEIGH',
+  16: 'RTM_NEWLINK',
+  17: 'RTM_DELLINK',
+  18: 'RTM_GETLINK',
+  19: 'RTM_SETLINK',
+  20: 'RTM_NEWADDR',
+  21: 'RTM_DELADDR',
+  22: 'RTM_GETADDR',
+  24: 'RTM_NEWROUTE',
+  25: 'RTM_DELROUTE',
+  26: 'RTM_GETROUTE',
+  28: 'RTM_NEWNEIGH',
+  29: 'RTM_DELNEIGH',
+  30: 'RTM_GETNEIGH',
 };
 
 export function messageTypeName(type: number): string {

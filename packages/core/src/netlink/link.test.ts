@@ -2,9 +2,21 @@
 // Fixtures: testdata/*.hex, each file says which command produced it and how it was captured.
 import { describe, expect, it } from 'vitest';
 import { fixture, expectSameAsIproute2 } from './testing/golden.js';
-import { bridgeAdd, bridgePortSet, bridgeSet, bridgeVlanAdd, bridgeVlanDel, decodeLink, dummyAdd, linkDel, linkGet, linkSet, vethAdd, vxlanAdd } from './link.js';
+import {
+  bridgeAdd,
+  bridgePortSet,
+  bridgeSet,
+  bridgeVlanAdd,
+  bridgeVlanDel,
+  decodeLink,
+  dummyAdd,
+  linkDel,
+  linkGet,
+  linkSet,
+  vethAdd,
+  vxlanAdd,
+} from './link.js';
 import { decodeMessages, encodeMessage } from './message.js';
-
 
 /** The request must frame to exactly iproute2's bytes (same seq, flags REQUEST|ACK). */
 
@@ -96,7 +108,10 @@ describe('link replies', () => {
 
   it('decodes name and alias from a minimal message (alias without a NUL)', () => {
     const body = Buffer.from(
-      `${'00'.repeat(4)}04000000${'00'.repeat(8)}0a000300${Buffer.from('pnt-v\0').toString('hex')}0000 0c001400${Buffer.from('podnet:x').toString('hex')}`.replace(/\s+/g, ''),
+      `${'00'.repeat(4)}04000000${'00'.repeat(8)}0a000300${Buffer.from('pnt-v\0').toString('hex')}0000 0c001400${Buffer.from('podnet:x').toString('hex')}`.replace(
+        /\s+/g,
+        '',
+      ),
       'hex',
     );
     expect(decodeLink({ type: 16, flags: 0, seq: 0, pid: 0, body })).toMatchObject({ index: 4, name: 'pnt-v', alias: 'podnet:x' });

@@ -85,7 +85,7 @@ export interface Link {
   operstate?: number;
   promiscuity?: number;
   bridge?: { vlanFiltering: boolean };
-  vxlan?: { vni: number; local?: string; port?: number; learning?: boolean; dev?: number; /** Present (true) when the device runs VXLAN-GBP. */ gbp?: boolean };
+  vxlan?: { vni: number; local?: string; port?: number; learning?: boolean; dev?: number /** Present (true) when the device runs VXLAN-GBP. */; gbp?: boolean };
 }
 
 /** Options every created link accepts. */
@@ -332,7 +332,10 @@ export function getLink(conn: NetlinkConn, ref: LinkRef): Link | undefined {
 }
 
 export function listLinks(conn: NetlinkConn, f: LinkFilter = {}): Link[] {
-  const links = conn.dump(linkDump(f)).filter((m) => m.type === RTM_NEWLINK).map(decodeLink);
+  const links = conn
+    .dump(linkDump(f))
+    .filter((m) => m.type === RTM_NEWLINK)
+    .map(decodeLink);
   // The kernel filters too (strict dumps); filtering here keeps the contract on older kernels.
   return links.filter((l) => (f.master === undefined || l.master === f.master) && (f.kind === undefined || l.kind === f.kind));
 }

@@ -3,8 +3,6 @@ import { fixture, expectSameAsIproute2 } from './testing/golden.js';
 import { decodeMessages } from './message.js';
 import { decodeFdb, decodeNeighbour, fdbAdd, fdbAppend, fdbDel, neighAdd, neighDel } from './neigh.js';
 
-
-
 describe('neighbour and fdb requests', () => {
   it('permanent neighbour', () => {
     expectSameAsIproute2(neighAdd({ index: 3, address: '10.1.3.9', mac: '02:00:00:00:00:09' }), 'req-neigh-add');

@@ -197,7 +197,9 @@ function newFdb(e: FdbSpec, flags: number): NlRequest {
 }
 
 function fdbBody(e: FdbSpec): Buffer {
-  const w = new BodyWriter().raw(ndmsg(AF_BRIDGE, e.index, e.state ?? NUD_PERMANENT | NUD_NOARP, e.master ? NTF_MASTER : NTF_SELF)).attr(NDA_LLADDR, parseMac(e.mac));
+  const w = new BodyWriter()
+    .raw(ndmsg(AF_BRIDGE, e.index, e.state ?? NUD_PERMANENT | NUD_NOARP, e.master ? NTF_MASTER : NTF_SELF))
+    .attr(NDA_LLADDR, parseMac(e.mac));
   if (e.dst !== undefined) w.attr(NDA_DST, parseIp(e.dst));
   if (e.vlan !== undefined) w.u16(NDA_VLAN, e.vlan);
   if (e.port !== undefined) w.u16be(NDA_PORT, e.port);

@@ -104,7 +104,13 @@ describe('netlink in namespaces (Node, koffi)', () => {
       linkSet('pnt-k-br0', { promisc: true }),
     ]);
     expect(listLinks(node, { master: br.index }).map((l) => l.name)).toEqual(['pnt-k-h1']);
-    expect(must(getLink(node, host.index), 'host veth')).toMatchObject({ up: true, master: br.index, portKind: 'bridge', mac: '02:00:00:00:02:02', alias: 'pnt-k owner: h1' });
+    expect(must(getLink(node, host.index), 'host veth')).toMatchObject({
+      up: true,
+      master: br.index,
+      portKind: 'bridge',
+      mac: '02:00:00:00:02:02',
+      alias: 'pnt-k owner: h1',
+    });
     expect((must(getLink(node, br.index), 'bridge').flags & IFF_PROMISC) !== 0).toBe(true);
     const [detail] = ipJson(NODE, '-d', 'link', 'show', 'dev', 'pnt-k-h1') as Array<{ linkinfo: { info_slave_data: { hairpin: boolean; isolated: boolean } } }>;
     expect(detail?.linkinfo.info_slave_data).toMatchObject({ hairpin: true, isolated: true });
@@ -156,9 +162,15 @@ describe('netlink in namespaces (Node, koffi)', () => {
     const b = err as NetlinkBatchError;
     expect(b.firstIndex).toBe(1);
     expect(b.code).toBe('EINVAL');
-    expect(b.message).toBe(`batch request 2 of 3 failed: RTM_NEWROUTE route 10.80.0.1/24 dev #${eth0.index} proto 99 in netns "/run/netns/${POD}": EINVAL (Invalid argument): Invalid prefix for given prefix length`);
+    expect(b.message).toBe(
+      `batch request 2 of 3 failed: RTM_NEWROUTE route 10.80.0.1/24 dev #${eth0.index} proto 99 in netns "/run/netns/${POD}": EINVAL (Invalid argument): Invalid prefix for given prefix length`,
+    );
     expect(b.results.map((r) => r?.code)).toEqual([undefined, 'EINVAL', undefined]);
-    expect(listRoutes(pod, { protocol: PROTO, family: 4 }).map((r) => r.dst).sort()).toEqual(['0.0.0.0', '10.79.0.0', '10.81.0.0']);
+    expect(
+      listRoutes(pod, { protocol: PROTO, family: 4 })
+        .map((r) => r.dst)
+        .sort(),
+    ).toEqual(['0.0.0.0', '10.79.0.0', '10.81.0.0']);
     const settled = pod.batchSettled([routeDel({ dst: '10.79.0.0', dstLen: 24 }), routeDel({ dst: '10.79.0.0', dstLen: 24 })]);
     expect(settled.map((r) => r?.code)).toEqual([undefined, 'ESRCH']);
   });
@@ -167,7 +179,10 @@ describe('netlink in namespaces (Node, koffi)', () => {
     const eth0 = must(getLink(pod, 'eth0'), 'eth0');
     pod.request(neighAdd({ index: eth0.index, address: '10.77.0.9', mac: '02:00:00:00:00:09' }));
     pod.request(neighReplace({ index: eth0.index, address: '10.77.0.9', mac: '02:00:00:00:00:0a' }));
-    expect(listNeighbours(pod, { family: 4, index: eth0.index }).find((n) => n.address === '10.77.0.9')).toMatchObject({ mac: '02:00:00:00:00:0a', state: 0x80 });
+    expect(listNeighbours(pod, { family: 4, index: eth0.index }).find((n) => n.address === '10.77.0.9')).toMatchObject({
+      mac: '02:00:00:00:00:0a',
+      state: 0x80,
+    });
     expect(() => pod.request(neighAdd({ index: eth0.index, address: '10.77.0.9', mac: '02:00:00:00:00:0b' }))).toThrow(/EEXIST/);
     pod.request(neighDel({ index: eth0.index, address: '10.77.0.9' }));
     expect(listNeighbours(pod, { index: eth0.index }).map((n) => n.address)).not.toContain('10.77.0.9');
@@ -184,7 +199,10 @@ describe('netlink in namespaces (Node, koffi)', () => {
     ]);
     const fdb = listFdb(node, { index: vx.index }).filter((e) => e.dst !== undefined);
     expect(fdb.map((e) => `${e.mac} ${e.dst}`).sort()).toEqual(['00:00:00:00:00:00 10.77.0.3', '00:00:00:00:00:00 10.77.0.4', '0a:00:00:00:00:05 10.77.0.5']);
-    const shown = JSON.parse(execFileSync('ip', ['netns', 'exec', NODE, 'bridge', '-j', 'fdb', 'show', 'dev', 'pnt-k-vx0'], { encoding: 'utf8' })) as Array<{ mac: string; dst?: string }>;
+    const shown = JSON.parse(execFileSync('ip', ['netns', 'exec', NODE, 'bridge', '-j', 'fdb', 'show', 'dev', 'pnt-k-vx0'], { encoding: 'utf8' })) as Array<{
+      mac: string;
+      dst?: string;
+    }>;
     expect(shown.filter((e) => e.dst).length).toBe(3);
     node.request(fdbDel({ index: vx.index, mac: '0a:00:00:00:00:05', dst: '10.77.0.5' }));
     expect(listFdb(node, { index: vx.index }).some((e) => e.mac === '0a:00:00:00:00:05')).toBe(false);
@@ -205,7 +223,11 @@ describe('netlink in namespaces (Node, koffi)', () => {
 
   it('lists by kind, moves a link between namespaces, deletes', () => {
     node.request(vethAdd({ name: 'pnt-k-m0', peer: { name: 'pnt-k-m1' } }));
-    expect(listLinks(node, { kind: 'veth' }).map((l) => l.name).sort()).toEqual(['pnt-k-h1', 'pnt-k-m0', 'pnt-k-m1']);
+    expect(
+      listLinks(node, { kind: 'veth' })
+        .map((l) => l.name)
+        .sort(),
+    ).toEqual(['pnt-k-h1', 'pnt-k-m0', 'pnt-k-m1']);
     expect(listLinks(node, { kind: 'vxlan' }).map((l) => l.name)).toEqual(['pnt-k-vx0']);
     node.request(linkSet('pnt-k-m1', { netns: podNs }));
     expect(getLink(node, 'pnt-k-m1')).toBeUndefined();

@@ -4,8 +4,6 @@ import { NLM_F_ACK, NLM_F_REQUEST } from './constants.js';
 import { decodeMessages, encodeMessage } from './message.js';
 import { decodeRoute, routeAdd, routeDel, routeDump, routeReplace, routeWhat } from './route.js';
 
-
-
 describe('route requests', () => {
   it('gateway, protocol, metric, mtu and advmss', () => {
     expectSameAsIproute2(
@@ -45,7 +43,29 @@ describe('route replies', () => {
   it('decodes a dump datagram', () => {
     const routes = decodeMessages(fixture('msg-route-dump')).map(decodeRoute);
     expect(routes).toHaveLength(3);
-    expect(routes[0]).toEqual({ family: 4, dst: '10.1.2.0', dstLen: 24, protocol: 2, table: 254, scope: 253, type: 1, onlink: false, oif: 4, prefsrc: '10.1.2.3' });
-    expect(routes[2]).toEqual({ family: 4, dst: '10.10.0.0', dstLen: 24, gateway: '192.168.0.1', oif: 3, protocol: 99, table: 254, scope: 0, type: 1, onlink: true });
+    expect(routes[0]).toEqual({
+      family: 4,
+      dst: '10.1.2.0',
+      dstLen: 24,
+      protocol: 2,
+      table: 254,
+      scope: 253,
+      type: 1,
+      onlink: false,
+      oif: 4,
+      prefsrc: '10.1.2.3',
+    });
+    expect(routes[2]).toEqual({
+      family: 4,
+      dst: '10.10.0.0',
+      dstLen: 24,
+      gateway: '192.168.0.1',
+      oif: 3,
+      protocol: 99,
+      table: 254,
+      scope: 0,
+      type: 1,
+      onlink: true,
+    });
   });
 });

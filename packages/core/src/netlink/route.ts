@@ -249,7 +249,9 @@ function encodeRoute(r: RouteSpec, forDelete: boolean): Buffer {
   const scope = r.scope ?? (forDelete ? 255 : gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK);
   const protocol = r.protocol ?? (forDelete ? 0 : RTPROT_BOOT);
   const type = r.type ?? (forDelete ? 0 : RTN_UNICAST);
-  const w = new BodyWriter().raw(rtmsg(v4 ? AF_INET : AF_INET6, r.dstLen, table < 256 ? table : RT_TABLE_UNSPEC, protocol, scope, type, r.onlink ? RTNH_F_ONLINK : 0));
+  const w = new BodyWriter().raw(
+    rtmsg(v4 ? AF_INET : AF_INET6, r.dstLen, table < 256 ? table : RT_TABLE_UNSPEC, protocol, scope, type, r.onlink ? RTNH_F_ONLINK : 0),
+  );
   if (table >= 256) w.u32(RTA_TABLE, table);
   // Attribute order as iproute2's, so requests compare byte for byte with its captures.
   if (r.dstLen > 0) w.attr(RTA_DST, dst);

@@ -29,7 +29,11 @@ describe('NetNS', () => {
 
   it('returns the thread when the work throws', () => {
     const outside = self();
-    expect(() => ns.run(() => { throw new Error('boom'); })).toThrow('boom');
+    expect(() =>
+      ns.run(() => {
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
     expect(self()).toBe(outside);
   });
 

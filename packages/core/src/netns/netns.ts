@@ -40,7 +40,13 @@ export class NetNS {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') {
-        throw new NetnsError('not-found', path, `netns "${path}" does not exist`, 'expected a network namespace path such as /run/netns/<name> or /proc/<pid>/ns/net', { cause: err });
+        throw new NetnsError(
+          'not-found',
+          path,
+          `netns "${path}" does not exist`,
+          'expected a network namespace path such as /run/netns/<name> or /proc/<pid>/ns/net',
+          { cause: err },
+        );
       }
       throw new NetnsError('unusable', path, `cannot open netns "${path}": ${code ?? String(err)}`, '', { cause: err });
     }
@@ -50,7 +56,13 @@ export class NetNS {
     } catch (err) {
       closeSync(fd);
       // ENOTTY: not an nsfs file at all.
-      throw new NetnsError('not-netns', path, `"${path}" is not a network namespace`, 'expected an nsfs file (a mounted /run/netns/<name> or /proc/<pid>/ns/net)', { cause: err });
+      throw new NetnsError(
+        'not-netns',
+        path,
+        `"${path}" is not a network namespace`,
+        'expected an nsfs file (a mounted /run/netns/<name> or /proc/<pid>/ns/net)',
+        { cause: err },
+      );
     }
     if (type !== CLONE_NEWNET) {
       closeSync(fd);
@@ -99,7 +111,9 @@ export class NetNS {
         }
       }
       if (isThenable(result)) {
-        throw new TypeError(`NetNS.run("${this.path}"): the callback returned a Promise; only synchronous work is safe inside a namespace (setns moves one thread)`);
+        throw new TypeError(
+          `NetNS.run("${this.path}"): the callback returned a Promise; only synchronous work is safe inside a namespace (setns moves one thread)`,
+        );
       }
       return result;
     } finally {

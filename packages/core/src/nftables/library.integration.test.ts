@@ -24,7 +24,7 @@ afterAll(() => {
 });
 
 describe('libnftables', () => {
-  it('applies a script in the context\'s netns, not the caller\'s', () => {
+  it("applies a script in the context's netns, not the caller's", () => {
     const r = ctx.run('table inet pnt_lib {\n  set s { type ipv4_addr; }\n}\nadd element inet pnt_lib s { 10.9.9.9 }\n');
     expect(r.error).toBe('');
     expect(r.ok).toBe(true);
@@ -42,7 +42,7 @@ describe('libnftables', () => {
     expect(plain.output).toMatch(/^table inet pnt_lib/);
   });
 
-  it('a failing script changes nothing and reports nft\'s error', () => {
+  it("a failing script changes nothing and reports nft's error", () => {
     const r = ctx.run('add element inet pnt_lib s { 10.9.9.8 }\nadd element inet pnt_lib nosuchset { 10.9.9.7 }\n');
     expect(r.ok).toBe(false);
     expect(r.error).toMatch(/No such file or directory/);

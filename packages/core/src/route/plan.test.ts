@@ -51,7 +51,7 @@ describe('planRouteChanges', () => {
     expect(plan.add).toEqual([]);
   });
 
-  it('deletes only our own stale routes, never another owner\'s', () => {
+  it("deletes only our own stale routes, never another owner's", () => {
     const plan = planRouteChanges(
       [],
       [
@@ -76,7 +76,10 @@ describe('planRouteChanges', () => {
   it('keys by metric and table: another metric is another route', () => {
     const plan = planRouteChanges(
       [{ dst: '10.9.0.0', dstLen: 24, gateway: '192.168.1.2', priority: 10 }],
-      [kernel({ dst: '10.9.0.0', dstLen: 24, gateway: '192.168.1.2', priority: 20 }), kernel({ dst: '10.9.0.0', dstLen: 24, gateway: '192.168.1.2', table: 100 })],
+      [
+        kernel({ dst: '10.9.0.0', dstLen: 24, gateway: '192.168.1.2', priority: 20 }),
+        kernel({ dst: '10.9.0.0', dstLen: 24, gateway: '192.168.1.2', table: 100 }),
+      ],
       { protocol: OURS, table: 254 },
     );
     expect(plan.add.map((r) => r.priority)).toEqual([10]);
@@ -101,9 +104,16 @@ describe('planRouteChanges', () => {
   });
 
   it('refuses duplicate desired routes and routes outside the table', () => {
-    expect(() => planRouteChanges([{ dst: '10.0.0.0', dstLen: 8 }, { dst: '10.0.0.0', dstLen: 8, gateway: '1.1.1.1' }], [], { protocol: OURS })).toThrow(
-      'desired routes list 10.0.0.0/8 (table 254, metric 0) twice',
-    );
+    expect(() =>
+      planRouteChanges(
+        [
+          { dst: '10.0.0.0', dstLen: 8 },
+          { dst: '10.0.0.0', dstLen: 8, gateway: '1.1.1.1' },
+        ],
+        [],
+        { protocol: OURS },
+      ),
+    ).toThrow('desired routes list 10.0.0.0/8 (table 254, metric 0) twice');
     expect(() => planRouteChanges([{ dst: '10.0.0.0', dstLen: 8, table: 7 }], [], { protocol: OURS, table: 254 })).toThrow('outside the reconciled table 254');
   });
 

@@ -25,11 +25,7 @@ beforeAll(() => {
   sock = NetlinkSocket.open({ netns: ns });
   sock.request(vethAdd({ name: 'pnt-k-ra', peer: { name: 'pnt-k-rb' } }));
   dev = getLink(sock, 'pnt-k-ra')?.index ?? -1;
-  sock.batch([
-    linkSet('pnt-k-rb', { up: true }),
-    linkSet(dev, { up: true }),
-    addressAdd({ index: dev, address: '192.168.50.1', prefixLength: 24 }),
-  ]);
+  sock.batch([linkSet('pnt-k-rb', { up: true }), linkSet(dev, { up: true }), addressAdd({ index: dev, address: '192.168.50.1', prefixLength: 24 })]);
   ip('route', 'add', '10.60.0.0/24', 'via', '192.168.50.3', 'proto', 'static'); // another owner's
   ip('route', 'add', '10.61.0.0/24', 'via', '192.168.50.4', 'proto', String(OURS)); // ours, stale
   ip('route', 'add', '10.62.0.0/24', 'via', '192.168.50.5', 'proto', String(OURS)); // ours, drifted
@@ -107,8 +103,14 @@ describe('reconcileRoutes', () => {
 
     const again = reconcileRoutes(sock, desired, options, memo);
     expect(again).not.toBe(quiet);
-    expect(reconcileRoutes(sock, [{ dst: '10.80.0.0', dstLen: 24, gateway: '192.168.50.8' }, desired[1]!], options, memo), 'a route object that may change: planned afresh').not.toBe(again);
+    expect(
+      reconcileRoutes(sock, [{ dst: '10.80.0.0', dstLen: 24, gateway: '192.168.50.8' }, desired[1]!], options, memo),
+      'a route object that may change: planned afresh',
+    ).not.toBe(again);
     const fewer = reconcileRoutes(sock, desired.slice(0, 1), options, memo);
-    expect(fewer.deleted.map((r) => r.dst), 'other desired routes: planned afresh').toEqual(['10.81.0.0']);
+    expect(
+      fewer.deleted.map((r) => r.dst),
+      'other desired routes: planned afresh',
+    ).toEqual(['10.81.0.0']);
   });
 });

@@ -73,7 +73,12 @@ const optionsKey = (o: RoutePlanOptions): string => `${o.protocol}|${o.table ?? 
  * every change in one batch — replacements and additions first, so a destination is never
  * without a route, then deletions. Idempotent: a second pass with the same input changes nothing.
  */
-export function reconcileRoutes(conn: NetlinkConn, desired: readonly DesiredRoute[], options: RoutePlanOptions, memo?: RouteReconcileMemo): RouteReconcileResult {
+export function reconcileRoutes(
+  conn: NetlinkConn,
+  desired: readonly DesiredRoute[],
+  options: RoutePlanOptions,
+  memo?: RouteReconcileMemo,
+): RouteReconcileResult {
   const filter = options.table !== undefined ? { table: options.table } : {};
   let current: Route[];
   let dump: NlMessage[] | undefined;

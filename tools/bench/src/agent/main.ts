@@ -98,7 +98,11 @@ const countRoutes = (ns: string): number => JSON.parse(ip(ns, '-j', 'route', 'sh
 function periodicMetrics(ns: string): { count: number; sum: number; cpu: number } {
   const text = exec(ns, 'curl', '-sf', 'http://127.0.0.1:9808/metrics');
   const value = (name: string): number => Number(new RegExp(`^${name}\\{trigger="periodic"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
-  return { count: value('podnetd_reconcile_duration_seconds_count'), sum: value('podnetd_reconcile_duration_seconds_sum'), cpu: value('podnetd_reconcile_cpu_seconds_total') };
+  return {
+    count: value('podnetd_reconcile_duration_seconds_count'),
+    sum: value('podnetd_reconcile_duration_seconds_sum'),
+    cpu: value('podnetd_reconcile_cpu_seconds_total'),
+  };
 }
 
 /** The same routes by one `ip -batch` (process start included) into a node netns of the same make. */
@@ -116,9 +120,38 @@ function floorOnce(ns: string, leases: readonly SeedLease[]): number {
 async function startEtcdIn(ns: string, dir: string): Promise<{ endpoint: string; stop: () => Promise<void> }> {
   const url = 'http://127.0.0.1:2379';
   const peer = 'http://127.0.0.1:2380';
-  const proc: ChildProcess = spawn('ip', ['netns', 'exec', ns, 'etcd', '--name', 'pnb', '--data-dir', join(dir, 'etcd'), '--listen-client-urls', url, '--advertise-client-urls', url,
-    '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `pnb=${peer}`, '--initial-cluster-state', 'new',
-    '--heartbeat-interval', '50', '--election-timeout', '500', '--log-level', 'warn'], { stdio: 'ignore' });
+  const proc: ChildProcess = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      ns,
+      'etcd',
+      '--name',
+      'pnb',
+      '--data-dir',
+      join(dir, 'etcd'),
+      '--listen-client-urls',
+      url,
+      '--advertise-client-urls',
+      url,
+      '--listen-peer-urls',
+      peer,
+      '--initial-advertise-peer-urls',
+      peer,
+      '--initial-cluster',
+      `pnb=${peer}`,
+      '--initial-cluster-state',
+      'new',
+      '--heartbeat-interval',
+      '50',
+      '--election-timeout',
+      '500',
+      '--log-level',
+      'warn',
+    ],
+    { stdio: 'ignore' },
+  );
   const stop = async (): Promise<void> => {
     if (proc.exitCode !== null) return;
     const done = new Promise<void>((r) => proc.once('exit', () => r()));
@@ -127,7 +160,8 @@ async function startEtcdIn(ns: string, dir: string): Promise<{ endpoint: string;
   };
   for (let i = 0; i < 300; i++) {
     // etcdctl 3.4 reports health on stderr: its exit status says it.
-    if (spawnSync('ip', ['netns', 'exec', ns, 'etcdctl', '--endpoints', url, 'endpoint', 'health'], { stdio: 'ignore' }).status === 0) return { endpoint: url, stop };
+    if (spawnSync('ip', ['netns', 'exec', ns, 'etcdctl', '--endpoints', url, 'endpoint', 'health'], { stdio: 'ignore' }).status === 0)
+      return { endpoint: url, stop };
     await new Promise((r) => setTimeout(r, 100));
   }
   await stop();
@@ -135,7 +169,12 @@ async function startEtcdIn(ns: string, dir: string): Promise<{ endpoint: string;
 }
 
 /** The seeder (Node) in the node netns: ready once connected; go() seeds and returns its start (epoch ms). */
-async function startSeeder(ns: string, bundle: string, endpoint: string, leases: readonly SeedLease[]): Promise<{ go: () => Promise<number>; stop: () => void }> {
+async function startSeeder(
+  ns: string,
+  bundle: string,
+  endpoint: string,
+  leases: readonly SeedLease[],
+): Promise<{ go: () => Promise<number>; stop: () => void }> {
   const proc = spawn('ip', ['netns', 'exec', ns, 'node', bundle], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines: string[] = [];
   let wake: () => void = () => {};
@@ -178,9 +217,28 @@ async function convergenceRun(kind: 'local' | 'etcd', count: number, seeder: str
       store = `etcd:${etcd.endpoint}`;
     }
     const leaseFile = join(dir, 'lease.json');
-    agent = new Podnetd(ns, ['--node', 'pnb-self', '--store', store, '--network-config', join(dir, 'net-conf.json'), '--lease-file', leaseFile,
-      '--underlay', 'eth0', '--listen', '127.0.0.1:9808', '--reconcile-period', `${PERIOD_MS}ms`, '--log-level', 'info'],
-      CPU_PROF || NODE_FLAGS ? ['env', `PODNETD_NODE=${join(WRAPPER_DIR, 'node')}`] : []);
+    agent = new Podnetd(
+      ns,
+      [
+        '--node',
+        'pnb-self',
+        '--store',
+        store,
+        '--network-config',
+        join(dir, 'net-conf.json'),
+        '--lease-file',
+        leaseFile,
+        '--underlay',
+        'eth0',
+        '--listen',
+        '127.0.0.1:9808',
+        '--reconcile-period',
+        `${PERIOD_MS}ms`,
+        '--log-level',
+        'info',
+      ],
+      CPU_PROF || NODE_FLAGS ? ['env', `PODNETD_NODE=${join(WRAPPER_DIR, 'node')}`] : [],
+    );
     await agent.next((l) => l.msg === 'podnetd running', 60_000, 'podnetd running');
 
     // The peers: `count` subnets other than the one podnetd took.
@@ -240,10 +298,13 @@ async function convergenceRun(kind: 'local' | 'etcd', count: number, seeder: str
     if (VERBOSE) {
       const text = exec(ns, 'curl', '-sf', 'http://127.0.0.1:9808/metrics');
       const mbOf = (name: string): string => (Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20).toFixed(1);
-      console.log(`    heap used ${mbOf('podnetd_nodejs_heap_size_used_bytes')} MB of ${mbOf('podnetd_nodejs_heap_size_total_bytes')}, external ${mbOf('podnetd_nodejs_external_memory_bytes')} MB`);
+      console.log(
+        `    heap used ${mbOf('podnetd_nodejs_heap_size_used_bytes')} MB of ${mbOf('podnetd_nodejs_heap_size_total_bytes')}, external ${mbOf('podnetd_nodejs_external_memory_bytes')} MB`,
+      );
     }
     if (VERBOSE) console.log(`    CPU window: ${passCount} periodic passes, ${ticks * 10} ms; by thread (user+sys ms): ${threads.join(', ')}`);
-    if (agent.lines.some((l) => l.seenAt > last.seenAt && l.msg === 'reconciled' && Number(l.changes) > 0)) throw new Error('a periodic pass changed routes at steady state');
+    if (agent.lines.some((l) => l.seenAt > last.seenAt && l.msg === 'reconciled' && Number(l.changes) > 0))
+      throw new Error('a periodic pass changed routes at steady state');
     const { rssMb, peakMb } = agent.memory();
     return {
       endToEndMs,
@@ -332,7 +393,9 @@ const mb = (s: Summary): string => `${s.median.toFixed(0)} MB (max ${s.max.toFix
 const gbit = (s: Summary): string => `${(s.median / 1e9).toFixed(2)} Gbit/s (min ${(s.min / 1e9).toFixed(2)}, max ${(s.max / 1e9).toFixed(2)}, n=${s.n})`;
 
 if (!existsSync(PODNETD)) throw new Error(`${PODNETD} missing: build the agent first (npx nx run @podnet/agent:build)`);
-console.log(`podnetd (host-gw) benchmark, ${RUNS} runs per row, medians; load average ${(await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')}`);
+console.log(
+  `podnetd (host-gw) benchmark, ${RUNS} runs per row, medians; load average ${(await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')}`,
+);
 const results: { convergence: Convergence[]; throughput?: Throughput } = { convergence: [] };
 let bundle: { path: string; remove: () => Promise<void> } | undefined;
 try {
@@ -355,8 +418,12 @@ try {
       console.log(`  ip -batch floor                    ${ms(c.floor)}`);
       console.log(`  kernel part / floor = ${c.ratioFloor.toFixed(2)} (target <= 2)`);
       console.log(`  podnetd RSS ${mb(c.rss)}, peak ${mb(c.peak)} (target at 5,000: <= 100 MB)`);
-      console.log(`  periodic pass, nothing to change (target <= 50 ms CPU): the route reconcile ${c.reconcileCpu.median.toFixed(1)} ms CPU (in podnetd), ${c.periodicWall.median.toFixed(1)} ms wall;`);
-      console.log(`    the whole process per pass ${c.periodicCpu.median.toFixed(1)} ms CPU (/proc; with the nftables/iptables/host-port checks and the store's watch)`);
+      console.log(
+        `  periodic pass, nothing to change (target <= 50 ms CPU): the route reconcile ${c.reconcileCpu.median.toFixed(1)} ms CPU (in podnetd), ${c.periodicWall.median.toFixed(1)} ms wall;`,
+      );
+      console.log(
+        `    the whole process per pass ${c.periodicCpu.median.toFixed(1)} ms CPU (/proc; with the nftables/iptables/host-port checks and the store's watch)`,
+      );
     }
   }
   cleanup();

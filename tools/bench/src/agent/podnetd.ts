@@ -76,7 +76,10 @@ export class Podnetd {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiters = this.#waiters.filter((w) => w.timer !== timer);
-        const tail = this.lines.slice(-5).map((l) => JSON.stringify(l)).join('\n  ');
+        const tail = this.lines
+          .slice(-5)
+          .map((l) => JSON.stringify(l))
+          .join('\n  ');
         reject(new Error(`podnetd: no "${what}" within ${timeoutMs} ms; last lines:\n  ${tail}\n  stderr: ${this.#stderr.trim()}`));
       }, timeoutMs);
       this.#waiters.push({ test, resolve, reject, timer });

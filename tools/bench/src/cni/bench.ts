@@ -187,7 +187,20 @@ async function prepareSide(lab: Lab, impl: Implementation, variant: Variant, sha
     addresses: new Set(),
     recent: [],
     samples: {
-      add: [], del: [], version: [], addCpu: [], delCpu: [], versionCpu: [], probes: {}, burstAddWall: [], burstDelWall: [], burstAddCalls: [], burstDelCalls: [], leftovers: [], tracedAdd: [], tracedDel: [],
+      add: [],
+      del: [],
+      version: [],
+      addCpu: [],
+      delCpu: [],
+      versionCpu: [],
+      probes: {},
+      burstAddWall: [],
+      burstDelWall: [],
+      burstAddCalls: [],
+      burstDelCalls: [],
+      leftovers: [],
+      tracedAdd: [],
+      tracedDel: [],
     },
   };
 }
@@ -232,8 +245,22 @@ export async function runVariant(lab: Lab, impls: readonly [Implementation, Impl
   const log = (s: string): void => opts.log(`[${variant}] ${s}`);
   log(`preparing 2 node netns and ${2 * podCount} pod netns`);
   const sides = [
-    await prepareSide(lab, impls[0], variant, shape, podCount, impls.some((i) => i.thick)),
-    await prepareSide(lab, impls[1], variant, shape, podCount, impls.some((i) => i.thick)),
+    await prepareSide(
+      lab,
+      impls[0],
+      variant,
+      shape,
+      podCount,
+      impls.some((i) => i.thick),
+    ),
+    await prepareSide(
+      lab,
+      impls[1],
+      variant,
+      shape,
+      podCount,
+      impls.some((i) => i.thick),
+    ),
   ] as const;
   try {
     for (const s of sides) log(`${s.impl.label}: runner in ${s.node.netns.name} (${s.runner.netnsId})`);

@@ -19,9 +19,15 @@ export async function kernelFloor(lab: Lab, binary: string, calls: number): Prom
   const del: number[] = [];
   try {
     const env = (command: string, pod: LabPod, i: number) => ({
-      PATH: '/usr/sbin:/usr/bin:/sbin:/bin', CNI_COMMAND: command, CNI_NETNS: pod.netns.path, PNT_BN_VETH: `pnt-bn-kf${i}`,
+      PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
+      CNI_COMMAND: command,
+      CNI_NETNS: pod.netns.path,
+      PNT_BN_VETH: `pnt-bn-kf${i}`,
     });
-    for (const [command, out] of [['ADD', add], ['DEL', del]] as const) {
+    for (const [command, out] of [
+      ['ADD', add],
+      ['DEL', del],
+    ] as const) {
       for (let i = 0; i < calls; i++) {
         const t = (await runner.run([{ file: binary, env: env(command, pods[i] as LabPod, i), stdin: '' }])).results[0];
         if (!t || t.code !== 0) throw new Error(`kernel floor ${command} failed: ${t?.stdout} ${t?.stderr}`);

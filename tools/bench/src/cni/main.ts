@@ -57,24 +57,50 @@ function parseCli(argv: readonly string[]): Cli {
     const flag = argv[i];
     const value = argv[i + 1];
     switch (flag) {
-      case '--pods': cli.pods = int(flag, value, 1); i++; break;
-      case '--burst': cli.burst = int(flag, value, 1); i++; break;
-      case '--burst-rounds': cli.burstRounds = int(flag, value, 1); i++; break;
-      case '--version': cli.versionCalls = int(flag, value, 0); i++; break;
-      case '--trace': cli.trace = int(flag, value, 0); i++; break;
-      case '--nft': cli.nftRounds = int(flag, value, 0); i++; break;
+      case '--pods':
+        cli.pods = int(flag, value, 1);
+        i++;
+        break;
+      case '--burst':
+        cli.burst = int(flag, value, 1);
+        i++;
+        break;
+      case '--burst-rounds':
+        cli.burstRounds = int(flag, value, 1);
+        i++;
+        break;
+      case '--version':
+        cli.versionCalls = int(flag, value, 0);
+        i++;
+        break;
+      case '--trace':
+        cli.trace = int(flag, value, 0);
+        i++;
+        break;
+      case '--nft':
+        cli.nftRounds = int(flag, value, 0);
+        i++;
+        break;
       case '--only':
         if (value !== 'plain' && value !== 'ipMasq') throw new Error(`--only expects plain or ipMasq, got ${value}`);
-        cli.variants = [value]; i++; break;
+        cli.variants = [value];
+        i++;
+        break;
       case '--podnet-ipam':
         if (value !== 'podnet-ipam' && value !== 'host-local') throw new Error(`--podnet-ipam expects podnet-ipam or host-local, got ${value}`);
-        cli.podnetIpam = value; i++; break;
+        cli.podnetIpam = value;
+        i++;
+        break;
       case '--mode':
         if (value !== 'embedded' && value !== 'thick' && value !== 'both') throw new Error(`--mode expects embedded, thick or both, got ${value}`);
-        cli.modes = value === 'both' ? ['embedded', 'thick'] : [value]; i++; break;
+        cli.modes = value === 'both' ? ['embedded', 'thick'] : [value];
+        i++;
+        break;
       case '--json':
         if (!value) throw new Error('--json expects a file name');
-        cli.json = value; i++; break;
+        cli.json = value;
+        i++;
+        break;
       default:
         throw new Error(`unknown option ${flag}`);
     }
@@ -114,7 +140,8 @@ async function main(): Promise<number> {
     }
     for (const mode of cli.modes) {
       const podnet = mode === 'thick' ? thickVariant(impls.podnet) : impls.podnet;
-      for (const variant of cli.variants) results.push(await runVariant(lab, [podnet, impls.reference], variant, mode === 'thick' ? { ...cli, startupProbes: undefined } : cli));
+      for (const variant of cli.variants)
+        results.push(await runVariant(lab, [podnet, impls.reference], variant, mode === 'thick' ? { ...cli, startupProbes: undefined } : cli));
     }
     if (probeDir) {
       cli.log('kernel floor: the netlink work of an ADD/DEL alone, compiled with Bun');

@@ -23,9 +23,19 @@ export async function compileProbe(name: StartupProbe | 'kernel', dir: string): 
   await runOk(
     bunBinary(),
     [
-      'build', path.join(here, 'probes', `${name}.ts`), '--compile', '--bytecode', '--minify', '--format=esm',
-      '--target=bun', '--conditions=@podnet/source', '--external=koffi',
-      '--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig', '--outfile', outfile,
+      'build',
+      path.join(here, 'probes', `${name}.ts`),
+      '--compile',
+      '--bytecode',
+      '--minify',
+      '--format=esm',
+      '--target=bun',
+      '--conditions=@podnet/source',
+      '--external=koffi',
+      '--no-compile-autoload-dotenv',
+      '--no-compile-autoload-bunfig',
+      '--outfile',
+      outfile,
     ],
     { cwd: here, timeoutMs: 120_000 },
   );

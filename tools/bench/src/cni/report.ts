@@ -63,7 +63,9 @@ function startupLadder(plain: VariantResult): string[] {
   for (const [name, ms, cpu] of steps) {
     const w = med(ms);
     const c = med(cpu);
-    const delta = prev ? `   (${w - prev[0] >= 0 ? '+' : '−'}${Math.abs(w - prev[0]).toFixed(1)} / ${c - prev[1] >= 0 ? '+' : '−'}${Math.abs(c - prev[1]).toFixed(1)})` : '';
+    const delta = prev
+      ? `   (${w - prev[0] >= 0 ? '+' : '−'}${Math.abs(w - prev[0]).toFixed(1)} / ${c - prev[1] >= 0 ? '+' : '−'}${Math.abs(c - prev[1]).toFixed(1)})`
+      : '';
     lines.push(`    ${name.padEnd(14)} ${w.toFixed(1).padStart(5)} / ${c.toFixed(1).padStart(5)} ms${delta}`);
     prev = [w, c];
   }
@@ -165,7 +167,11 @@ export function kernelFloorLines(kf: KernelFloor, results: readonly VariantResul
   ];
 }
 
-export function report(results: readonly VariantResult[], opts: Pick<BenchOptions, 'burst' | 'pods'>, extra: readonly string[] = []): { text: string; leftovers: number } {
+export function report(
+  results: readonly VariantResult[],
+  opts: Pick<BenchOptions, 'burst' | 'pods'>,
+  extra: readonly string[] = [],
+): { text: string; leftovers: number } {
   const table = rows(results, opts);
   const lines = [
     '',
@@ -174,13 +180,18 @@ export function report(results: readonly VariantResult[], opts: Pick<BenchOption
     '',
   ];
   const missed = verdicts(table).filter((v) => !v.met);
-  lines.push(missed.length ? `targets missed: ${missed.map((v) => `${v.label} ${v.ratio.toFixed(2)}× > ${v.target.toFixed(2)}×`).join('; ')}` : 'all targets met');
+  lines.push(
+    missed.length ? `targets missed: ${missed.map((v) => `${v.label} ${v.ratio.toFixed(2)}× > ${v.target.toFixed(2)}×`).join('; ')}` : 'all targets met',
+  );
   for (const r of results) {
     for (const side of ['podnet', 'reference'] as const) {
       const e = r.sides[side].masqEvidence;
       if (e) lines.push(`${r.mode} ${r.variant} ${side} after ${opts.pods} ADDs: ${e}`);
     }
-    if (r.daemonRss) lines.push(`thick ${r.variant}: podnetd RSS ${r.daemonRss.rssMib.toFixed(0)} MiB at the end, peak ${r.daemonRss.peakMib.toFixed(0)} MiB (target ≤ 100 MB)`);
+    if (r.daemonRss)
+      lines.push(
+        `thick ${r.variant}: podnetd RSS ${r.daemonRss.rssMib.toFixed(0)} MiB at the end, peak ${r.daemonRss.peakMib.toFixed(0)} MiB (target ≤ 100 MB)`,
+      );
   }
   lines.push('', 'where the time goes (medians):', ...startVsWork(results), ...phaseTable(results), ...extra);
   let leftovers = 0;

@@ -21,8 +21,6 @@ describe('comparison table', () => {
   it('shows seconds past 1000 ms and flags a missed target', () => {
     const text = formatTable([row('burst', [1500], [1000], 1)]);
     expect(text).toMatch(/1\.50 s.*1\.00 s.*1\.50×.*MISSED/);
-    expect(verdicts([row('burst', [1500], [1000], 1), row('info', [1], [1])])).toEqual([
-      { label: 'burst', ratio: 1.5, target: 1, met: false },
-    ]);
+    expect(verdicts([row('burst', [1500], [1000], 1), row('info', [1], [1])])).toEqual([{ label: 'burst', ratio: 1.5, target: 1, met: false }]);
   });
 });

@@ -7,8 +7,23 @@
 
 /** The syscalls a trace needs for these phases (`strace -e trace=…`). */
 export const TRACED_SYSCALLS = [
-  'execve', 'read', 'write', 'openat', 'mkdir', 'fcntl', 'sendto', 'sendmsg', 'recvfrom', 'recvmsg',
-  'fsync', 'fdatasync', 'clone', 'clone3', 'vfork', 'fork', 'exit_group',
+  'execve',
+  'read',
+  'write',
+  'openat',
+  'mkdir',
+  'fcntl',
+  'sendto',
+  'sendmsg',
+  'recvfrom',
+  'recvmsg',
+  'fsync',
+  'fdatasync',
+  'clone',
+  'clone3',
+  'vfork',
+  'fork',
+  'exit_group',
 ] as const;
 
 export interface TraceEvent {
@@ -150,8 +165,7 @@ export function callPhases(trace: ParsedTrace, dataDir: string): CallPhases {
       )
     : [];
   const storeMs = store.length ? ms(Math.max(...store.map((e) => e.ts + e.dur)) - (store[0]?.ts ?? 0)) : 0;
-  const sum = (names: readonly string[]): number =>
-    ms(events.filter((e) => inMain(e) && names.includes(e.name)).reduce((t, e) => t + e.dur, 0));
+  const sum = (names: readonly string[]): number => ms(events.filter((e) => inMain(e) && names.includes(e.name)).reduce((t, e) => t + e.dur, 0));
   const out = events.find((e) => inMain(e) && e.name === 'write' && e.text.startsWith('1,'));
 
   const children: ChildSpan[] = [];

@@ -87,17 +87,36 @@ async function main(): Promise<void> {
     const bridgeConf = (side: Side, i: number): Record<string, unknown> =>
       side.kind === 'builtin'
         ? {
-            cniVersion: '1.0.0', name: network, type: 'podnet-bridge', bridge, isGateway: true, isDefaultGateway: true, ipMasq,
-            capabilities: { portMappings: true }, runtimeConfig: { portMappings: mappings(i) },
+            cniVersion: '1.0.0',
+            name: network,
+            type: 'podnet-bridge',
+            bridge,
+            isGateway: true,
+            isDefaultGateway: true,
+            ipMasq,
+            capabilities: { portMappings: true },
+            runtimeConfig: { portMappings: mappings(i) },
             ipam: { type: 'podnet-ipam', ranges: [[{ subnet: SUBNET }]], dataDir: side.dataDir },
           }
         : {
-            cniVersion: '1.0.0', name: network, type: 'bridge', bridge, isGateway: true, isDefaultGateway: true, hairpinMode: true, ipMasq,
+            cniVersion: '1.0.0',
+            name: network,
+            type: 'bridge',
+            bridge,
+            isGateway: true,
+            isDefaultGateway: true,
+            hairpinMode: true,
+            ipMasq,
             ipam: { type: 'host-local', ranges: [[{ subnet: SUBNET }]], dataDir: side.dataDir },
           };
     const portmapConf = (side: Side, i: number, prevResult: unknown): Record<string, unknown> => ({
-      cniVersion: '1.0.0', name: network, type: side.kind === 'reference' ? 'portmap' : 'podnet-portmap', snat: true,
-      capabilities: { portMappings: true }, runtimeConfig: { portMappings: mappings(i) }, ...(prevResult ? { prevResult } : {}),
+      cniVersion: '1.0.0',
+      name: network,
+      type: side.kind === 'reference' ? 'portmap' : 'podnet-portmap',
+      snat: true,
+      capabilities: { portMappings: true },
+      runtimeConfig: { portMappings: mappings(i) },
+      ...(prevResult ? { prevResult } : {}),
     });
     const call = async (side: Side, file: string, e: Record<string, string>, stdin: unknown): Promise<CallTiming> => {
       const reply = await side.runner.run([{ file, env: e, stdin: JSON.stringify(stdin) }]);
@@ -168,7 +187,12 @@ async function main(): Promise<void> {
     const rows: Row[] = [
       { label: 'ADD, 2 mappings: podnet-bridge built in vs bridge+host-local+portmap', podnet: s('builtin ADD'), reference: s('reference ADD'), target: 0.5 },
       { label: 'DEL, 2 mappings: podnet-bridge built in vs portmap+bridge+host-local', podnet: s('builtin DEL'), reference: s('reference DEL'), target: 0.5 },
-      { label: 'ADD: podnet-portmap vs portmap (after the reference bridge)', podnet: s('podnet-portmap portmap ADD'), reference: s('reference portmap ADD'), target: 0.5 },
+      {
+        label: 'ADD: podnet-portmap vs portmap (after the reference bridge)',
+        podnet: s('podnet-portmap portmap ADD'),
+        reference: s('reference portmap ADD'),
+        target: 0.5,
+      },
       { label: 'DEL: podnet-portmap vs portmap', podnet: s('podnet-portmap portmap DEL'), reference: s('reference portmap DEL'), target: 0.5 },
       { label: 'chain ADD: bridge+host-local+podnet-portmap vs +portmap', podnet: s('podnet-portmap ADD'), reference: s('reference ADD') },
     ];

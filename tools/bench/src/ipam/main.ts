@@ -57,7 +57,20 @@ function parseCli(argv: readonly string[]): Cli {
 const ms = (v: number): string => v.toFixed(2);
 
 function table(results: readonly ScenarioResult[]): string {
-  const header = ['held', 'fill s', 'per call: alloc+rel median', 'p90', 'mean', 'alloc', 'release', 'in-process median', 'mean', 'worst walk', 'store', 'tables'];
+  const header = [
+    'held',
+    'fill s',
+    'per call: alloc+rel median',
+    'p90',
+    'mean',
+    'alloc',
+    'release',
+    'in-process median',
+    'mean',
+    'worst walk',
+    'store',
+    'tables',
+  ];
   const rows = results.map((r) => [
     r.held.toLocaleString('en-US'),
     (r.fillMs / 1000).toFixed(1),

@@ -55,7 +55,9 @@ async function latency(mode: 'inotify' | 'poll', held: number): Promise<LatencyR
       reader.watch(lease.revision, {
         onEvents: ({ events }) => {
           const at = performance.now();
-          for (const event of events) if (event.lease.node === 'pnc-bench') (arrivals.get(event.lease.revision) ?? arrivals.set(event.lease.revision, []).get(event.lease.revision))?.push(at);
+          for (const event of events)
+            if (event.lease.node === 'pnc-bench')
+              (arrivals.get(event.lease.revision) ?? arrivals.set(event.lease.revision, []).get(event.lease.revision))?.push(at);
         },
       }),
     );
@@ -96,7 +98,9 @@ async function burst(count: number): Promise<{ count: number; seedMs: number; al
 const fmt = (s: Summary): string => `median ${s.median.toFixed(2)} ms, p90 ${s.p90.toFixed(2)} ms, max ${s.max.toFixed(2)} ms (n=${s.n})`;
 
 const results: { latency: LatencyResult[]; bursts: Array<Awaited<ReturnType<typeof burst>>> } = { latency: [], bursts: [] };
-console.log(`local lease store, ${WATCHERS} watchers, ${WRITES} renewals per row (runtime: ${typeof Bun === 'undefined' ? `node ${process.version}` : `bun ${Bun.version}`})`);
+console.log(
+  `local lease store, ${WATCHERS} watchers, ${WRITES} renewals per row (runtime: ${typeof Bun === 'undefined' ? `node ${process.version}` : `bun ${Bun.version}`})`,
+);
 for (const held of [10, 1_000, 5_000]) {
   for (const mode of ['inotify', 'poll'] as const) {
     const r = await latency(mode, held);
@@ -107,6 +111,8 @@ for (const held of [10, 1_000, 5_000]) {
 for (const count of [1_000, 5_000]) {
   const r = await burst(count);
   results.bursts.push(r);
-  console.log(`burst ${String(count).padStart(5)} leases in one commit: written in ${r.seedMs.toFixed(1)} ms, at all ${WATCHERS} watchers after ${r.allWatchersMs.toFixed(1)} ms`);
+  console.log(
+    `burst ${String(count).padStart(5)} leases in one commit: written in ${r.seedMs.toFixed(1)} ms, at all ${WATCHERS} watchers after ${r.allWatchersMs.toFixed(1)} ms`,
+  );
 }
 if (JSON_FILE !== undefined) await writeFile(JSON_FILE, `${JSON.stringify(results, null, 2)}\n`);

@@ -17,7 +17,10 @@ export function podLab(prefix: string, podMtu: number): PodLab {
   sh('ip', ['link', 'add', 'eth0', 'netns', a, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', b]);
   const pods = { a1: netns(`${prefix}-a1`), a2: netns(`${prefix}-a2`), b1: netns(`${prefix}-b1`) };
   const mtu = String(podMtu);
-  for (const [ns, n] of [[a, 1], [b, 2]] as const) {
+  for (const [ns, n] of [
+    [a, 1],
+    [b, 2],
+  ] as const) {
     ip(ns, 'address', 'add', `192.168.90.${n}/24`, 'dev', 'eth0');
     ip(ns, 'link', 'set', 'eth0', 'up');
     exec(ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
@@ -25,7 +28,11 @@ export function podLab(prefix: string, podMtu: number): PodLab {
     ip(ns, 'address', 'add', `10.90.${n}.1/24`, 'dev', 'br0');
     ip(ns, 'link', 'set', 'br0', 'mtu', mtu, 'up');
   }
-  for (const [pod, node, n, host] of [[pods.a1, a, 1, 2], [pods.a2, a, 1, 3], [pods.b1, b, 2, 2]] as const) {
+  for (const [pod, node, n, host] of [
+    [pods.a1, a, 1, 2],
+    [pods.a2, a, 1, 3],
+    [pods.b1, b, 2, 2],
+  ] as const) {
     sh('ip', ['link', 'add', `v${host}`, 'netns', node, 'mtu', mtu, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod, 'mtu', mtu]);
     ip(node, 'link', 'set', `v${host}`, 'master', 'br0', 'up');
     ip(pod, 'address', 'add', `10.90.${n}.${host}/24`, 'dev', 'eth0');

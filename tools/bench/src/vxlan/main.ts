@@ -40,12 +40,37 @@ interface Throughput {
   ratioBridge: number;
 }
 
-const lease = (n: 1 | 2): NodeLease => ({ node: `node-${n}`, subnets: [`10.90.${n}.0/24`], nodeIps: [`192.168.90.${n}`], backendData: { VNI: 1, VtepMAC: deriveVtepMac(`node-${n}`, 4) } });
+const lease = (n: 1 | 2): NodeLease => ({
+  node: `node-${n}`,
+  subnets: [`10.90.${n}.0/24`],
+  nodeIps: [`192.168.90.${n}`],
+  backendData: { VNI: 1, VtepMAC: deriveVtepMac(`node-${n}`, 4) },
+});
 
 /** The same three entries and device per side, by hand with `ip` and `bridge`. */
 function handVxlan(ns: string, me: 1 | 2): void {
   const peer = me === 1 ? 2 : 1;
-  ip(ns, 'link', 'add', 'vxh', 'address', deriveVtepMac(`node-${me}`, 4), 'mtu', '1450', 'type', 'vxlan', 'id', '1', 'local', `192.168.90.${me}`, 'dev', 'eth0', 'dstport', '8472', 'nolearning');
+  ip(
+    ns,
+    'link',
+    'add',
+    'vxh',
+    'address',
+    deriveVtepMac(`node-${me}`, 4),
+    'mtu',
+    '1450',
+    'type',
+    'vxlan',
+    'id',
+    '1',
+    'local',
+    `192.168.90.${me}`,
+    'dev',
+    'eth0',
+    'dstport',
+    '8472',
+    'nolearning',
+  );
   ip(ns, 'address', 'add', `10.90.${me}.0/32`, 'dev', 'vxh');
   ip(ns, 'link', 'set', 'vxh', 'up');
   ip(ns, 'neigh', 'add', `10.90.${peer}.0`, 'lladdr', deriveVtepMac(`node-${peer}`, 4), 'dev', 'vxh', 'nud', 'permanent');
@@ -147,7 +172,10 @@ function floorOnce(ns: string, peers: readonly NodeLease[]): number {
 
 async function convergence(count: number): Promise<Convergence> {
   const ns = convergenceNode();
-  const leases = makeLeases(CONFIG, count, { firstIndex: 1, prefix: 'pnv-peer-', nodeIps: (i) => [nodeIp(i + 1)] }).map((l) => ({ ...l, backend: { type: 'vxlan' } }));
+  const leases = makeLeases(CONFIG, count, { firstIndex: 1, prefix: 'pnv-peer-', nodeIps: (i) => [nodeIp(i + 1)] }).map((l) => ({
+    ...l,
+    backend: { type: 'vxlan' },
+  }));
   const peers = leases.map(toNodeLease);
   const kernel: number[] = [];
   const store: number[] = [];

@@ -31,15 +31,24 @@ export function agentArgs(node: NodeRecord, opts: AgentOptions): AgentRecord {
     args: [
       opts.binary,
       'run',
-      '--node', node.name,
-      '--store', opts.storeSpec,
-      '--network-config', opts.networkConfigFile,
-      '--underlay', node.underlay,
-      '--lease-file', leaseFile,
-      '--listen', AGENT_LISTEN,
-      '--reconcile-period', opts.reconcilePeriod,
-      '--log-level', opts.logLevel ?? 'info',
-      '--log-format', 'json',
+      '--node',
+      node.name,
+      '--store',
+      opts.storeSpec,
+      '--network-config',
+      opts.networkConfigFile,
+      '--underlay',
+      node.underlay,
+      '--lease-file',
+      leaseFile,
+      '--listen',
+      AGENT_LISTEN,
+      '--reconcile-period',
+      opts.reconcilePeriod,
+      '--log-level',
+      opts.logLevel ?? 'info',
+      '--log-format',
+      'json',
       ...(opts.cniSocket ? ['--cni-socket', opts.cniSocket] : []),
     ],
   };
@@ -96,9 +105,7 @@ export interface AgentHealth {
 
 export async function agentHealth(node: NodeRecord, agent: AgentRecord): Promise<AgentHealth> {
   if (!(await agentAlive(agent))) return { alive: false, healthz: 0, readyz: 0 };
-  const [h, r, s] = await Promise.all(
-    ['healthz', 'readyz', 'status'].map((p) => httpGetIn(node.netns, `http://${agent.listen}/${p}`)),
-  );
+  const [h, r, s] = await Promise.all(['healthz', 'readyz', 'status'].map((p) => httpGetIn(node.netns, `http://${agent.listen}/${p}`)));
   let status: unknown;
   try {
     status = JSON.parse(s!.body);

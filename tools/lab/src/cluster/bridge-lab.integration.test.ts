@@ -28,11 +28,15 @@ const ours = async (prefix: string): Promise<string[]> => (await listNetns()).fi
 
 describe('bridge lab (one node, no agent)', () => {
   it('refuses impossible options before creating anything', async () => {
-    await expect(ClusterLab.up({ prefix: `${PREFIX}x`, stateRoot, backend: 'bridge', nodes: 2 })).rejects.toThrow(/--nodes: 2 is not in 1\.\.1 for the bridge backend/);
+    await expect(ClusterLab.up({ prefix: `${PREFIX}x`, stateRoot, backend: 'bridge', nodes: 2 })).rejects.toThrow(
+      /--nodes: 2 is not in 1\.\.1 for the bridge backend/,
+    );
     await expect(ClusterLab.up({ prefix: `${PREFIX}x`, stateRoot, backend: 'bridge', store: 'etcd' })).rejects.toThrow(/--store/);
     await expect(ClusterLab.up({ prefix: `${PREFIX}x`, stateRoot, pods: -1, backend: 'bridge' })).rejects.toThrow(/--pods/);
     await expect(ClusterLab.up({ prefix: `${PREFIX}x`, stateRoot, backend: 'bridge', cniMode: 'thin' as never })).rejects.toThrow(/--cni-mode: "thin"/);
-    await expect(ClusterLab.up({ prefix: `${PREFIX}x`, stateRoot: `/tmp/${'d'.repeat(90)}`, backend: 'bridge', cniMode: 'thick' })).rejects.toThrow(/--state-dir: .*107 bytes/);
+    await expect(ClusterLab.up({ prefix: `${PREFIX}x`, stateRoot: `/tmp/${'d'.repeat(90)}`, backend: 'bridge', cniMode: 'thick' })).rejects.toThrow(
+      /--state-dir: .*107 bytes/,
+    );
     expect(await ours(`${PREFIX}x`)).toEqual([]);
   });
 

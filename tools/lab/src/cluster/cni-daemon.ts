@@ -40,8 +40,10 @@ export async function startCniDaemon(node: NodeRecord, daemon: CniDaemonRecord, 
   const pid = spawnDetached(node.netns, binary, args, daemon.log);
   const deadline = Date.now() + timeoutMs;
   while (!(await isSocket(socket))) {
-    if (!(await alive(pid))) throw new Error(`podnetd serve-cni of ${node.name} exited before serving ${socket}; its log (${daemon.log}):\n${await logTail(daemon.log)}`);
-    if (Date.now() > deadline) throw new Error(`podnetd serve-cni of ${node.name}: no socket ${socket} after ${timeoutMs / 1000} s; its log:\n${await logTail(daemon.log)}`);
+    if (!(await alive(pid)))
+      throw new Error(`podnetd serve-cni of ${node.name} exited before serving ${socket}; its log (${daemon.log}):\n${await logTail(daemon.log)}`);
+    if (Date.now() > deadline)
+      throw new Error(`podnetd serve-cni of ${node.name}: no socket ${socket} after ${timeoutMs / 1000} s; its log:\n${await logTail(daemon.log)}`);
     await sleep(50);
   }
   return { ...daemon, pid };

@@ -17,15 +17,24 @@ export async function startEtcd(fabric: string, dir: string): Promise<EtcdRecord
   const endpoint = `http://${FABRIC_ADDRESS}:${CLIENT_PORT}`;
   const peer = 'http://127.0.0.1:2380';
   const args = [
-    '--name', 'lab',
-    '--data-dir', dataDir,
-    '--listen-client-urls', endpoint,
-    '--advertise-client-urls', endpoint,
-    '--listen-peer-urls', peer,
-    '--initial-advertise-peer-urls', peer,
-    '--initial-cluster', `lab=${peer}`,
-    '--logger', 'zap',
-    '--log-outputs', 'stderr',
+    '--name',
+    'lab',
+    '--data-dir',
+    dataDir,
+    '--listen-client-urls',
+    endpoint,
+    '--advertise-client-urls',
+    endpoint,
+    '--listen-peer-urls',
+    peer,
+    '--initial-advertise-peer-urls',
+    peer,
+    '--initial-cluster',
+    `lab=${peer}`,
+    '--logger',
+    'zap',
+    '--log-outputs',
+    'stderr',
   ];
   const record: EtcdRecord = { pid: 0, endpoint, dataDir, log: path.join(dir, 'etcd.log'), args };
   return runEtcd(fabric, record);

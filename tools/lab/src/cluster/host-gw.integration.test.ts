@@ -119,7 +119,7 @@ describe.each(RUNS)('host-gw lab, 3 nodes × 2 pods, store %s, CNI %s', (store, 
   });
 
   if (thick) {
-    it('goes through the daemon: with the node\'s podnetd frozen, an ADD gives up with code 11 naming its socket (in-process it would succeed)', async () => {
+    it("goes through the daemon: with the node's podnetd frozen, an ADD gives up with code 11 naming its socket (in-process it would succeed)", async () => {
       const { outcome, waitedMs, rolledBack } = await lab.frozenCniCall('n1', 1_000);
       // Thawed, the agent's log names that very call (its container id) as rolled back.
       expect(rolledBack).toBe(true);
@@ -134,71 +134,79 @@ describe.each(RUNS)('host-gw lab, 3 nodes × 2 pods, store %s, CNI %s', (store, 
     }, 30_000);
   }
 
-  if (!thick) it('removes a stale route of its protocol at the next reconcile, and leaves routes of another protocol alone — also one on a peer subnet', async () => {
-    const [n1, n2, n3] = lab.state.nodes as [NodeRecord, NodeRecord, NodeRecord];
-    const peer = await subnet(n2);
-    await runOk('ip', ['-n', n1.netns, 'route', 'add', '10.244.250.0/24', 'via', n3.address, 'proto', '83']);
-    await runOk('ip', ['-n', n1.netns, 'route', 'add', '10.244.251.0/24', 'via', n3.address, 'proto', 'static']);
-    // An operator's route where the agent wants its own (same destination): the agent's is
-    // replaced by hand with a `proto static` one, which the agent must leave there.
-    await runOk('ip', ['-n', n1.netns, 'route', 'replace', peer, 'via', n2.address, 'proto', 'static']);
-    try {
-      await waitFor('the stale protocol-83 route to be removed', async () => !(await lab.routes(n1, 83)).some((r) => r.dst === '10.244.250.0/24'));
-      // One more full reconcile after that one (the agent's /status says when it ran), so the
-      // agent had its chance to touch the others.
-      await nextReconcile(n1);
-      expect((await lab.routes(n1, 'static')).map((r) => `${r.dst} via ${r.gateway}`).sort()).toEqual([`${peer} via ${n2.address}`, `10.244.251.0/24 via ${n3.address}`].sort());
-      expect(await lab.agentRoutes(n1)).toEqual([await routeTo(n3)]);
-    } finally {
-      await run('ip', ['-n', n1.netns, 'route', 'del', '10.244.251.0/24']);
-      await run('ip', ['-n', n1.netns, 'route', 'del', '10.244.250.0/24']);
-      await run('ip', ['-n', n1.netns, 'route', 'del', peer, 'proto', 'static']);
-    }
-    // The operator's route gone, the agent programs its own again.
-    await waitFor(`${await routeTo(n2)} back on ${n1.name}`, async () => (await lab.agentRoutes(n1)).includes(await routeTo(n2)));
-  });
+  if (!thick)
+    it('removes a stale route of its protocol at the next reconcile, and leaves routes of another protocol alone — also one on a peer subnet', async () => {
+      const [n1, n2, n3] = lab.state.nodes as [NodeRecord, NodeRecord, NodeRecord];
+      const peer = await subnet(n2);
+      await runOk('ip', ['-n', n1.netns, 'route', 'add', '10.244.250.0/24', 'via', n3.address, 'proto', '83']);
+      await runOk('ip', ['-n', n1.netns, 'route', 'add', '10.244.251.0/24', 'via', n3.address, 'proto', 'static']);
+      // An operator's route where the agent wants its own (same destination): the agent's is
+      // replaced by hand with a `proto static` one, which the agent must leave there.
+      await runOk('ip', ['-n', n1.netns, 'route', 'replace', peer, 'via', n2.address, 'proto', 'static']);
+      try {
+        await waitFor('the stale protocol-83 route to be removed', async () => !(await lab.routes(n1, 83)).some((r) => r.dst === '10.244.250.0/24'));
+        // One more full reconcile after that one (the agent's /status says when it ran), so the
+        // agent had its chance to touch the others.
+        await nextReconcile(n1);
+        expect((await lab.routes(n1, 'static')).map((r) => `${r.dst} via ${r.gateway}`).sort()).toEqual(
+          [`${peer} via ${n2.address}`, `10.244.251.0/24 via ${n3.address}`].sort(),
+        );
+        expect(await lab.agentRoutes(n1)).toEqual([await routeTo(n3)]);
+      } finally {
+        await run('ip', ['-n', n1.netns, 'route', 'del', '10.244.251.0/24']);
+        await run('ip', ['-n', n1.netns, 'route', 'del', '10.244.250.0/24']);
+        await run('ip', ['-n', n1.netns, 'route', 'del', peer, 'proto', 'static']);
+      }
+      // The operator's route gone, the agent programs its own again.
+      await waitFor(`${await routeTo(n2)} back on ${n1.name}`, async () => (await lab.agentRoutes(n1)).includes(await routeTo(n2)));
+    });
 
-  if (!thick) it('restores a route deleted by hand', async () => {
-    const [n1, n2] = lab.state.nodes as [NodeRecord, NodeRecord];
-    const route = await routeTo(n2);
-    await runOk('ip', ['-n', n1.netns, 'route', 'del', await subnet(n2)]);
-    expect(await lab.agentRoutes(n1)).not.toContain(route);
-    await waitFor(`${route} back on ${n1.name}`, async () => (await lab.agentRoutes(n1)).includes(route));
-  });
+  if (!thick)
+    it('restores a route deleted by hand', async () => {
+      const [n1, n2] = lab.state.nodes as [NodeRecord, NodeRecord];
+      const route = await routeTo(n2);
+      await runOk('ip', ['-n', n1.netns, 'route', 'del', await subnet(n2)]);
+      expect(await lab.agentRoutes(n1)).not.toContain(route);
+      await waitFor(`${route} back on ${n1.name}`, async () => (await lab.agentRoutes(n1)).includes(route));
+    });
 
-  it.each(['SIGTERM', 'SIGKILL'] as const)('keeps the subnet across an agent restart (%s), and a ping across nodes meanwhile loses nothing', async (signal) => {
-    const [n1, n2] = lab.state.nodes as [NodeRecord, NodeRecord];
-    const from = lab.podsOf(n1.name)[0]!;
-    const to = lab.podsOf(n2.name)[0]!;
-    const before = await subnet(n2);
-    const routesBefore = await Promise.all(lab.state.nodes.map((n) => lab.agentRoutes(n)));
-    const ping = pingSeries(from.netns, to.ip!, 40, 0.2);
-    await sleep(1_000);
-    await lab.stopAgent(n2.name, signal);
-    // Stopped: the data plane stays (its routes are still there).
-    expect(await lab.agentRoutes(n2)).toEqual(routesBefore[1]);
-    let late: string | undefined;
-    if (thick) {
-      // No daemon: a SIGTERM removed the socket (ENOENT), a SIGKILL left it with no listener
-      // (ECONNREFUSED); either way the executable does the call in-process, from the lease file.
-      expect(existsSync(n2.cniSocket!)).toBe(signal === 'SIGKILL');
-      late = (await lab.addPods(n2.name, 1))[0]!.ip;
-    }
-    await lab.startAgent(n2.name);
-    const result = await ping;
-    expect(result.received, result.output).toBe(result.transmitted);
-    expect(result.transmitted).toBe(40);
-    if (late) {
-      // Restarted, the daemon serves again (same store): the pod made in-process is reachable
-      // and the next pod comes from the daemon with another address.
-      expect((await pingSeries(from.netns, late, 3, 0.2)).received).toBe(3);
-      const [next] = await lab.addPods(n2.name, 1);
-      expect(next!.ip).not.toBe(late);
-      expect((await pingSeries(from.netns, next!.ip!, 3, 0.2)).received).toBe(3);
-    }
-    expect(await subnet(n2)).toBe(before);
-    expect(await Promise.all(lab.state.nodes.map((n) => lab.agentRoutes(n)))).toEqual(routesBefore);
-  }, 60_000);
+  it.each(['SIGTERM', 'SIGKILL'] as const)(
+    'keeps the subnet across an agent restart (%s), and a ping across nodes meanwhile loses nothing',
+    async (signal) => {
+      const [n1, n2] = lab.state.nodes as [NodeRecord, NodeRecord];
+      const from = lab.podsOf(n1.name)[0]!;
+      const to = lab.podsOf(n2.name)[0]!;
+      const before = await subnet(n2);
+      const routesBefore = await Promise.all(lab.state.nodes.map((n) => lab.agentRoutes(n)));
+      const ping = pingSeries(from.netns, to.ip!, 40, 0.2);
+      await sleep(1_000);
+      await lab.stopAgent(n2.name, signal);
+      // Stopped: the data plane stays (its routes are still there).
+      expect(await lab.agentRoutes(n2)).toEqual(routesBefore[1]);
+      let late: string | undefined;
+      if (thick) {
+        // No daemon: a SIGTERM removed the socket (ENOENT), a SIGKILL left it with no listener
+        // (ECONNREFUSED); either way the executable does the call in-process, from the lease file.
+        expect(existsSync(n2.cniSocket!)).toBe(signal === 'SIGKILL');
+        late = (await lab.addPods(n2.name, 1))[0]!.ip;
+      }
+      await lab.startAgent(n2.name);
+      const result = await ping;
+      expect(result.received, result.output).toBe(result.transmitted);
+      expect(result.transmitted).toBe(40);
+      if (late) {
+        // Restarted, the daemon serves again (same store): the pod made in-process is reachable
+        // and the next pod comes from the daemon with another address.
+        expect((await pingSeries(from.netns, late, 3, 0.2)).received).toBe(3);
+        const [next] = await lab.addPods(n2.name, 1);
+        expect(next!.ip).not.toBe(late);
+        expect((await pingSeries(from.netns, next!.ip!, 3, 0.2)).received).toBe(3);
+      }
+      expect(await subnet(n2)).toBe(before);
+      expect(await Promise.all(lab.state.nodes.map((n) => lab.agentRoutes(n)))).toEqual(routesBefore);
+    },
+    60_000,
+  );
 
   if (store === 'etcd') {
     it('survives an etcd restart under running agents: they reconnect with no route churn', async () => {
@@ -220,37 +228,33 @@ describe.each(RUNS)('host-gw lab, 3 nodes × 2 pods, store %s, CNI %s', (store, 
     }, 60_000);
   }
 
-  it(
-    store === 'etcd'
-      ? 'resumes watches after a compaction: a node that joins while an agent is frozen, then history compacted and etcd restarted, is still programmed everywhere'
-      : 'programs a node that joins on every node, and the new node routes to every peer',
-    async () => {
-      const n1 = lab.state.nodes[0]!;
-      if (store === 'etcd') process.kill(n1.agent!.pid, 'SIGSTOP');
-      let n4: NodeRecord;
-      try {
-        n4 = await lab.addNode({ reconcilePeriod: '1s' });
-        if (store === 'etcd') {
-          // n1's watch is behind n4's lease; compaction removes that history, the restart cuts
-          // n1's stream, so on resume it must re-list (a resync) instead of replaying.
-          await lab.compactEtcd();
-          await lab.stopEtcd('SIGTERM');
-          await lab.startEtcd();
-        }
-      } finally {
-        if (store === 'etcd') process.kill(n1.agent!.pid, 'SIGCONT');
+  it(store === 'etcd'
+    ? 'resumes watches after a compaction: a node that joins while an agent is frozen, then history compacted and etcd restarted, is still programmed everywhere'
+    : 'programs a node that joins on every node, and the new node routes to every peer', async () => {
+    const n1 = lab.state.nodes[0]!;
+    if (store === 'etcd') process.kill(n1.agent!.pid, 'SIGSTOP');
+    let n4: NodeRecord;
+    try {
+      n4 = await lab.addNode({ reconcilePeriod: '1s' });
+      if (store === 'etcd') {
+        // n1's watch is behind n4's lease; compaction removes that history, the restart cuts
+        // n1's stream, so on resume it must re-list (a resync) instead of replaying.
+        await lab.compactEtcd();
+        await lab.stopEtcd('SIGTERM');
+        await lab.startEtcd();
       }
-      const route = await routeTo(n4);
-      for (const node of others(n4)) {
-        await waitFor(`${route} on ${node.name}`, async () => (await lab.agentRoutes(node)).includes(route), 30_000);
-      }
-      expect(await lab.agentRoutes(n4)).toEqual((await Promise.all(others(n4).map(routeTo))).sort());
-      const [pod] = await lab.addPods(n4.name, 1);
-      const r = await pingSeries(lab.podsOf('n1')[0]!.netns, pod!.ip!, 3, 0.2);
-      expect(r.received).toBe(3);
-    },
-    90_000,
-  );
+    } finally {
+      if (store === 'etcd') process.kill(n1.agent!.pid, 'SIGCONT');
+    }
+    const route = await routeTo(n4);
+    for (const node of others(n4)) {
+      await waitFor(`${route} on ${node.name}`, async () => (await lab.agentRoutes(node)).includes(route), 30_000);
+    }
+    expect(await lab.agentRoutes(n4)).toEqual((await Promise.all(others(n4).map(routeTo))).sort());
+    const [pod] = await lab.addPods(n4.name, 1);
+    const r = await pingSeries(lab.podsOf('n1')[0]!.netns, pod!.ip!, 3, 0.2);
+    expect(r.received).toBe(3);
+  }, 90_000);
 
   it('removes the routes of a node that leaves (agent stopped, lease released) from every other node', async () => {
     const n4 = lab.node('n4');

@@ -15,7 +15,17 @@ import { runMatrix, type Matrix } from './matrix.js';
 import { createPod, podCall, POD_IFNAME } from './pods.js';
 import { createNetns, deleteNetns } from '../netns.js';
 import type { CniCommand, CniOutcome } from '../cni.js';
-import { DEFAULT_STATE_ROOT, loadState, saveState, type LabBackend, type LabCniMode, type LabState, type LabStoreKind, type NodeRecord, type PodRecord } from './state.js';
+import {
+  DEFAULT_STATE_ROOT,
+  loadState,
+  saveState,
+  type LabBackend,
+  type LabCniMode,
+  type LabState,
+  type LabStoreKind,
+  type NodeRecord,
+  type PodRecord,
+} from './state.js';
 import { sweepLab } from './sweep.js';
 import { createRoutedNode, enableFabricRouting, isRouted, routeViaFabric, type LabTopology } from './routed.js';
 import { createFabric, createNode, FABRIC_BRIDGE, FABRIC_ADDRESS, nodeAddress, NODE_UNDERLAY, UNDERLAY } from './topology.js';
@@ -111,7 +121,8 @@ export class ClusterLab {
       throw new Error(`--nodes: ${nodes} is not in 1..${profile.maxNodes} for the ${backend} backend${backend === 'bridge' ? ' (a single-node lab)' : ''}`);
     }
     if (!Number.isInteger(pods) || pods < 0 || pods > 50) throw new Error(`--pods: ${pods} is not in 0..50`);
-    if (opts.ipv6 && opts.topology !== 'routed') throw new Error('a dual-stack lab (ipv6) needs topology "routed" (the IPv6 underlay is wired on routed segments only)');
+    if (opts.ipv6 && opts.topology !== 'routed')
+      throw new Error('a dual-stack lab (ipv6) needs topology "routed" (the IPv6 underlay is wired on routed segments only)');
     if (!profile.agents && store !== 'local') throw new Error(`--store: the ${backend} backend runs no agent and uses no store`);
     // Resolve the executables before anything is created: a missing build fails fast and clean.
     const cniBinary = opts.binaries?.cni ?? executable(profile.executable);
@@ -125,7 +136,10 @@ export class ClusterLab {
     const dir = path.join(opts.stateRoot ?? DEFAULT_STATE_ROOT, id);
     if (cniMode === 'thick') {
       const longest = path.join(dir, `n${nodes + 99}`, 'cni.sock');
-      if (Buffer.byteLength(longest) > MAX_SOCKET_PATH) throw new Error(`--state-dir: the nodes' CNI sockets (${longest}) would be longer than the ${MAX_SOCKET_PATH} bytes a unix socket path holds; pick a shorter state directory`);
+      if (Buffer.byteLength(longest) > MAX_SOCKET_PATH)
+        throw new Error(
+          `--state-dir: the nodes' CNI sockets (${longest}) would be longer than the ${MAX_SOCKET_PATH} bytes a unix socket path holds; pick a shorter state directory`,
+        );
     }
     const state: LabState = {
       version: 1,
@@ -159,7 +173,10 @@ export class ClusterLab {
 
       if (profile.agents) {
         state.networkConfigFile = path.join(dir, 'net-conf.json');
-        await writeFile(state.networkConfigFile, `${JSON.stringify({ Network: CLUSTER_NETWORK, SubnetLen: 24, ...(state.ipv6 ? { EnableIPv6: true, IPv6Network: CLUSTER_NETWORK6 } : {}), Backend: { ...opts.backendOptions, Type: backend } }, null, 2)}\n`);
+        await writeFile(
+          state.networkConfigFile,
+          `${JSON.stringify({ Network: CLUSTER_NETWORK, SubnetLen: 24, ...(state.ipv6 ? { EnableIPv6: true, IPv6Network: CLUSTER_NETWORK6 } : {}), Backend: { ...opts.backendOptions, Type: backend } }, null, 2)}\n`,
+        );
         if (store === 'etcd') {
           state.etcd = await startEtcd(state.fabric.netns, dir);
           state.storeSpec = `etcd:${state.etcd.endpoint}`;
@@ -199,7 +216,8 @@ export class ClusterLab {
    */
   async addNode(opts: { agent?: boolean; reconcilePeriod?: string; log?: (line: string) => void } = {}): Promise<NodeRecord> {
     const node = await this.createNode(opts.log ?? (() => {}));
-    if (opts.agent ?? BACKENDS[this.state.backend].agents) await this.runAgent(node, opts.reconcilePeriod ?? this.state.reconcilePeriod ?? '10s', opts.log ?? (() => {}));
+    if (opts.agent ?? BACKENDS[this.state.backend].agents)
+      await this.runAgent(node, opts.reconcilePeriod ?? this.state.reconcilePeriod ?? '10s', opts.log ?? (() => {}));
     return node;
   }
 
@@ -250,7 +268,9 @@ export class ClusterLab {
     node.agent = await startAgent(node, agent);
     await saveState(this.state);
     const lease = await this.leaseFile(node);
-    log(`podnetd on ${node.name}: pid ${node.agent.pid}, ready, subnet ${lease?.subnets?.ipv4 ?? '?'}${node.cniSocket ? `, serving CNI on ${node.cniSocket}` : ''}`);
+    log(
+      `podnetd on ${node.name}: pid ${node.agent.pid}, ready, subnet ${lease?.subnets?.ipv4 ?? '?'}${node.cniSocket ? `, serving CNI on ${node.cniSocket}` : ''}`,
+    );
   }
 
   /** Adds `count` pods to node `name` (CNI ADD in the node's namespace, as its runtime would). */
@@ -313,7 +333,11 @@ export class ClusterLab {
           s.lease = await this.leaseFile(node);
         }
         if (node.cniSocket) {
-          s.cni = { socket: node.cniSocket, present: await isSocket(node.cniSocket), ...(node.cniDaemon ? { daemonAlive: await cniDaemonAlive(node.cniDaemon) } : {}) };
+          s.cni = {
+            socket: node.cniSocket,
+            present: await isSocket(node.cniSocket),
+            ...(node.cniDaemon ? { daemonAlive: await cniDaemonAlive(node.cniDaemon) } : {}),
+          };
         }
         return s;
       }),

@@ -193,7 +193,12 @@ export function renderMatrix(m: Matrix): string {
   const rows = [header, sub, ...body];
   const widths = header.map((_, i) => Math.max(...rows.map((r) => [...(r[i] ?? '')].length)));
   const pad = (s: string, w: number): string => s + ' '.repeat(Math.max(0, w - [...s].length));
-  const lines = rows.map((r) => r.map((c, i) => pad(c, widths[i]!)).join('  ').trimEnd());
+  const lines = rows.map((r) =>
+    r
+      .map((c, i) => pad(c, widths[i]!))
+      .join('  ')
+      .trimEnd(),
+  );
   lines.splice(2, 0, widths.map((w) => '─'.repeat(w)).join('  '));
   const summary = (Object.keys(KIND_TITLES) as CellKind[])
     .map((k) => {

@@ -13,7 +13,15 @@ interface AddResult {
 export const POD_IFNAME = 'eth0';
 
 /** One CNI call for `pod`, run inside its node's namespace; `config` defaults to the node's conflist. */
-export function podCall(state: LabState, node: NodeRecord, pod: PodRecord, command: CniCommand, binary: string, cniPath: string[], config?: Record<string, unknown>) {
+export function podCall(
+  state: LabState,
+  node: NodeRecord,
+  pod: PodRecord,
+  command: CniCommand,
+  binary: string,
+  cniPath: string[],
+  config?: Record<string, unknown>,
+) {
   return invokeCni(
     binary,
     {

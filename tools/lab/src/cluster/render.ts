@@ -16,7 +16,8 @@ export function renderStatus(lab: ClusterLab, nodes: NodeStatus[]): string {
     const subnet = n.lease?.subnets?.ipv4 ?? (s.bridgeSubnet ? `${s.bridgeSubnet} (static)` : 'no lease file');
     lines.push(`${n.node.name}  ${n.node.address}  subnet ${subnet}  ${agent}`);
     if (n.cni) {
-      const daemon = n.cni.daemonAlive === undefined ? '' : n.cni.daemonAlive ? `podnetd serve-cni pid ${n.node.cniDaemon!.pid}, ` : 'podnetd serve-cni NOT RUNNING, ';
+      const daemon =
+        n.cni.daemonAlive === undefined ? '' : n.cni.daemonAlive ? `podnetd serve-cni pid ${n.node.cniDaemon!.pid}, ` : 'podnetd serve-cni NOT RUNNING, ';
       lines.push(`    cni ${daemon}socket ${n.cni.socket}${n.cni.present ? '' : ' MISSING (calls run in-process)'}`);
     }
     const view = agentView(n.agent?.status);
@@ -55,6 +56,7 @@ function agentView(status: unknown): string | undefined {
     `peers ${(v.peers ?? []).map((p) => p.node ?? '?').join(' ') || 'none'}`,
   ];
   if (v.skipped?.length) parts.push(`${v.skipped.length} skipped`);
-  if (v.lastReconcile) parts.push(`last reconcile ${v.lastReconcile.at ?? '?'} (${v.lastReconcile.trigger ?? '?'}, ${v.lastReconcile.errors?.length ?? 0} errors)`);
+  if (v.lastReconcile)
+    parts.push(`last reconcile ${v.lastReconcile.at ?? '?'} (${v.lastReconcile.trigger ?? '?'}, ${v.lastReconcile.errors?.length ?? 0} errors)`);
   return parts.join(' · ');
 }

@@ -36,8 +36,7 @@ export function routedSegment(index: number): { subnet: string; node: string; ga
   return { subnet: `${prefix}.0/24`, node: `${prefix}.1`, gateway: `${prefix}.254`, length: 24, node6: `${prefix6}1`, gateway6: `${prefix6}fe` };
 }
 
-const forwarding = (ipv6: boolean): string =>
-  `echo 1 > /proc/sys/net/ipv4/ip_forward${ipv6 ? ' && echo 1 > /proc/sys/net/ipv6/conf/all/forwarding' : ''}`;
+const forwarding = (ipv6: boolean): string => `echo 1 > /proc/sys/net/ipv4/ip_forward${ipv6 ? ' && echo 1 > /proc/sys/net/ipv6/conf/all/forwarding' : ''}`;
 
 /** Turns the fabric into a router (IPv4, and with `ipv6` IPv6, forwarding in its namespace). */
 export async function enableFabricRouting(fabric: string, ipv6 = false): Promise<void> {

@@ -17,7 +17,11 @@ export async function runOnce(opts: RunOnceOptions): Promise<boolean> {
   const say = opts.write ?? ((s: string) => void process.stdout.write(`${s}\n`));
   const bold = (s: string): string => (process.stdout.isTTY && !opts.write ? `\x1b[1m${s}\x1b[0m` : s);
   const step = (s: string): void => say(`\n${bold(`▸ ${s}`)}`);
-  const indent = (text: string): string => text.split('\n').map((l) => (l ? `  ${l}` : l)).join('\n');
+  const indent = (text: string): string =>
+    text
+      .split('\n')
+      .map((l) => (l ? `  ${l}` : l))
+      .join('\n');
   const backend = opts.backend ?? 'host-gw';
   const root = opts.stateRoot ?? DEFAULT_STATE_ROOT;
 
@@ -33,7 +37,9 @@ export async function runOnce(opts: RunOnceOptions): Promise<boolean> {
   process.once('SIGTERM', interrupted);
   try {
     const agents = backend === 'bridge' ? 'no agent (static subnet)' : 'one podnetd per node';
-    step(`up: a fabric namespace (the underlay switch), ${opts.nodes ?? (backend === 'bridge' ? 1 : 3)} node namespaces, ${agents}, ${opts.pods ?? 2} pods per node (${backend}${backend === 'bridge' ? '' : `, store ${opts.store ?? 'local'}`}, CNI ${opts.cniMode ?? 'embedded'})`);
+    step(
+      `up: a fabric namespace (the underlay switch), ${opts.nodes ?? (backend === 'bridge' ? 1 : 3)} node namespaces, ${agents}, ${opts.pods ?? 2} pods per node (${backend}${backend === 'bridge' ? '' : `, store ${opts.store ?? 'local'}`}, CNI ${opts.cniMode ?? 'embedded'})`,
+    );
     lab = await ClusterLab.up({ ...opts, log: (line) => say(`  ${line}`), onId: (x) => (id = x) });
 
     step(
@@ -43,7 +49,9 @@ export async function runOnce(opts: RunOnceOptions): Promise<boolean> {
     );
     say(indent(renderStatus(lab, await lab.status())));
 
-    step('matrix: TCP from every pod and every node to every pod, and from every pod to a host outside the cluster; each receiver reports the source address it saw');
+    step(
+      'matrix: TCP from every pod and every node to every pod, and from every pod to a host outside the cluster; each receiver reports the source address it saw',
+    );
     const m = await lab.matrix();
     say(indent(renderMatrix(m)));
     return m.ok;

@@ -124,9 +124,11 @@ export function saveState(state: LabState): Promise<void> {
   };
   const next = (queues.get(state.dir) ?? Promise.resolve()).then(write, write);
   queues.set(state.dir, next);
-  void next.finally(() => {
-    if (queues.get(state.dir) === next) queues.delete(state.dir);
-  }).catch(() => {});
+  void next
+    .finally(() => {
+      if (queues.get(state.dir) === next) queues.delete(state.dir);
+    })
+    .catch(() => {});
   return next;
 }
 
@@ -152,5 +154,8 @@ export async function labDirs(root: string, prefix: string): Promise<string[]> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
-  return names.filter((n) => n.startsWith(prefix)).sort().map((n) => path.join(root, n));
+  return names
+    .filter((n) => n.startsWith(prefix))
+    .sort()
+    .map((n) => path.join(root, n));
 }

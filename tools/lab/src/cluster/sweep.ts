@@ -17,7 +17,11 @@ export interface SweepReport {
 
 async function pidsIn(netns: string): Promise<number[]> {
   const r = await run('ip', ['netns', 'pids', netns]);
-  return r.stdout.split(/\s+/).filter(Boolean).map(Number).filter((n) => Number.isInteger(n) && n > 1 && n !== process.pid);
+  return r.stdout
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n > 1 && n !== process.pid);
 }
 
 /** Removes every lab whose id starts with `prefix` (namespaces and state under `stateRoot`). */

@@ -96,7 +96,16 @@ describe.each(['embedded', 'thick'] as LabCniMode[])('vxlan lab, 3 nodes × 2 po
   const matrixOk = async (): Promise<boolean> => (await lab.matrix()).ok;
 
   beforeAll(async () => {
-    lab = await ClusterLab.up({ prefix: `${PREFIX}${thick ? 'k' : 'r'}`, stateRoot, backend: 'vxlan', topology: 'routed', nodes: 3, pods: 2, cniMode: mode, reconcilePeriod: '1s' });
+    lab = await ClusterLab.up({
+      prefix: `${PREFIX}${thick ? 'k' : 'r'}`,
+      stateRoot,
+      backend: 'vxlan',
+      topology: 'routed',
+      nodes: 3,
+      pods: 2,
+      cniMode: mode,
+      reconcilePeriod: '1s',
+    });
   }, 120_000);
   afterAll(async () => {
     await lab?.down();
@@ -145,27 +154,29 @@ describe.each(['embedded', 'thick'] as LabCniMode[])('vxlan lab, 3 nodes × 2 po
     expect(over.stdout + over.stderr).toMatch(/message too long|mtu = 1450/i);
   });
 
-  if (!thick) it('recreates a deleted VXLAN device and the full matrix passes again within one reconcile period', async () => {
-    const n1 = lab.node('n1');
-    const before = await entries(n1);
-    await runOk('ip', ['-n', n1.netns, 'link', 'del', DEV]);
-    const ms = await waitFor('the device and all its entries back on n1', async () => JSON.stringify(await entries(n1)) === JSON.stringify(before), 5_000);
-    // One reconcile period is 1 s here; the pass itself takes milliseconds.
-    expect(ms).toBeLessThan(1_500);
-    expect(await matrixOk()).toBe(true);
-  });
+  if (!thick)
+    it('recreates a deleted VXLAN device and the full matrix passes again within one reconcile period', async () => {
+      const n1 = lab.node('n1');
+      const before = await entries(n1);
+      await runOk('ip', ['-n', n1.netns, 'link', 'del', DEV]);
+      const ms = await waitFor('the device and all its entries back on n1', async () => JSON.stringify(await entries(n1)) === JSON.stringify(before), 5_000);
+      // One reconcile period is 1 s here; the pass itself takes milliseconds.
+      expect(ms).toBeLessThan(1_500);
+      expect(await matrixOk()).toBe(true);
+    });
 
-  if (!thick) it('restores an FDB entry and a neighbour deleted by hand, and removes a foreign permanent FDB entry', async () => {
-    const n1 = lab.node('n1');
-    const before = await entries(n1);
-    const peer = lab.node('n2');
-    const peerMac = (await device(peer)).address as string;
-    await runOk('bridge', ['-n', n1.netns, 'fdb', 'del', peerMac, 'dev', DEV, 'dst', peer.address]);
-    await runOk('ip', ['-n', n1.netns, 'neigh', 'del', network(await subnet(peer)), 'dev', DEV]);
-    await runOk('bridge', ['-n', n1.netns, 'fdb', 'append', '00:00:00:00:00:00', 'dev', DEV, 'dst', '192.168.250.1']);
-    expect(await entries(n1)).not.toEqual(before);
-    await waitFor('n1 entries restored', async () => JSON.stringify(await entries(n1)) === JSON.stringify(before), 5_000);
-  });
+  if (!thick)
+    it('restores an FDB entry and a neighbour deleted by hand, and removes a foreign permanent FDB entry', async () => {
+      const n1 = lab.node('n1');
+      const before = await entries(n1);
+      const peer = lab.node('n2');
+      const peerMac = (await device(peer)).address as string;
+      await runOk('bridge', ['-n', n1.netns, 'fdb', 'del', peerMac, 'dev', DEV, 'dst', peer.address]);
+      await runOk('ip', ['-n', n1.netns, 'neigh', 'del', network(await subnet(peer)), 'dev', DEV]);
+      await runOk('bridge', ['-n', n1.netns, 'fdb', 'append', '00:00:00:00:00:00', 'dev', DEV, 'dst', '192.168.250.1']);
+      expect(await entries(n1)).not.toEqual(before);
+      await waitFor('n1 entries restored', async () => JSON.stringify(await entries(n1)) === JSON.stringify(before), 5_000);
+    });
 
   it('keeps the VTEP MAC across an agent restart, nothing changes on the peers, and a ping through the tunnel meanwhile loses nothing', async () => {
     const n2 = lab.node('n2');
@@ -186,20 +197,21 @@ describe.each(['embedded', 'thick'] as LabCniMode[])('vxlan lab, 3 nodes × 2 po
     if (late) expect((await pingSeries(lab.podsOf('n1')[0]!.netns, late.ip!, 3, 0.2)).received).toBe(3);
   }, 60_000);
 
-  if (!thick) it('drops VXLAN from an underlay address that is no node, and counts it', async () => {
-    const n1 = lab.node('n1');
-    const counter = async (): Promise<number> => {
-      const out = JSON.parse(await runOk('ip', ['netns', 'exec', n1.netns, 'nft', '-j', 'list', 'counter', 'inet', 'podnet-vxlan', 'strangers']));
-      return out.nftables.find((o: any) => o.counter).counter.packets as number;
-    };
-    const before = await counter();
-    // The fabric (the router) sends from its own addresses: no lease names them.
-    for (let i = 0; i < 5; i++) await runOk('ip', ['netns', 'exec', lab.state.fabric.netns, 'bash', '-c', `echo x > /dev/udp/${n1.address}/${PORT}`]);
-    await waitFor('5 strangers counted', async () => (await counter()) - before === 5, 3_000);
-    // Tunnel traffic from real nodes is not counted.
-    expect(await matrixOk()).toBe(true);
-    expect((await counter()) - before).toBe(5);
-  });
+  if (!thick)
+    it('drops VXLAN from an underlay address that is no node, and counts it', async () => {
+      const n1 = lab.node('n1');
+      const counter = async (): Promise<number> => {
+        const out = JSON.parse(await runOk('ip', ['netns', 'exec', n1.netns, 'nft', '-j', 'list', 'counter', 'inet', 'podnet-vxlan', 'strangers']));
+        return out.nftables.find((o: any) => o.counter).counter.packets as number;
+      };
+      const before = await counter();
+      // The fabric (the router) sends from its own addresses: no lease names them.
+      for (let i = 0; i < 5; i++) await runOk('ip', ['netns', 'exec', lab.state.fabric.netns, 'bash', '-c', `echo x > /dev/udp/${n1.address}/${PORT}`]);
+      await waitFor('5 strangers counted', async () => (await counter()) - before === 5, 3_000);
+      // Tunnel traffic from real nodes is not counted.
+      expect(await matrixOk()).toBe(true);
+      expect((await counter()) - before).toBe(5);
+    });
 
   it('removes all three entries of a node that leaves, on every other node', async () => {
     const n3 = lab.node('n3');
@@ -238,7 +250,9 @@ describe('vxlan lab with DirectRouting: n1 and n2 share a segment, n3 is routed'
     const s = async (n: NodeRecord): Promise<string> => (await lab.leaseFile(n))!.subnets!.ipv4!;
     expect(await lab.agentRoutes(n1)).toEqual([`${await s(n2)} via ${n2.address} dev eth0`, `${await s(n3)} via ${network(await s(n3))} dev ${DEV}`].sort());
     expect(await lab.agentRoutes(n2)).toEqual([`${await s(n1)} via ${n1.address} dev eth0`, `${await s(n3)} via ${network(await s(n3))} dev ${DEV}`].sort());
-    expect(await lab.agentRoutes(n3)).toEqual([`${await s(n1)} via ${network(await s(n1))} dev ${DEV}`, `${await s(n2)} via ${network(await s(n2))} dev ${DEV}`].sort());
+    expect(await lab.agentRoutes(n3)).toEqual(
+      [`${await s(n1)} via ${network(await s(n1))} dev ${DEV}`, `${await s(n2)} via ${network(await s(n2))} dev ${DEV}`].sort(),
+    );
     const m = await lab.matrix();
     expect(m.cells.filter((c) => !c.ok)).toEqual([]);
   });
@@ -265,10 +279,13 @@ describe('vxlan lab, dual-stack: the IPv6 overlay beside the IPv4 one, routed un
       const lease = await lab.leaseFile(node);
       expect(lease?.subnets?.ipv6).toMatch(/^fd00:10:244:/);
       const routes6 = (await json('ip', ['-n', node.netns, '-6', '-j', 'route', 'show', 'proto', '83'])).map((r) => `${r.dst} dev ${r.dev}`);
-      const want = await Promise.all(lab.state.nodes.filter((n) => n !== node).map(async (n) => `${(await lab.leaseFile(n))!.subnets!.ipv6} dev vxlan6.podnet`));
+      const want = await Promise.all(
+        lab.state.nodes.filter((n) => n !== node).map(async (n) => `${(await lab.leaseFile(n))!.subnets!.ipv6} dev vxlan6.podnet`),
+      );
       expect(routes6.sort()).toEqual(want.sort());
     }
-    const tx = async (n: NodeRecord): Promise<number> => JSON.parse(await runOk('ip', ['-n', n.netns, '-s', '-j', 'link', 'show', 'vxlan6.podnet']))[0].stats64.tx.packets;
+    const tx = async (n: NodeRecord): Promise<number> =>
+      JSON.parse(await runOk('ip', ['-n', n.netns, '-s', '-j', 'link', 'show', 'vxlan6.podnet']))[0].stats64.tx.packets;
     const before = await Promise.all(lab.state.nodes.map(tx));
     const failed: string[] = [];
     for (const from of lab.state.pods) {

@@ -98,7 +98,10 @@ async function main(): Promise<void> {
       cniOk(await node.cni(bridgeBin, pod.invocation('DEL', config, { path: cniPath })), `second DEL ${pod.name}`);
     }
     const nodeLinks = (await links(node.netns)).map((l) => l.ifname).filter((n) => n !== 'lo');
-    check(nodeLinks.every((n) => n === bridge), `node links: ${nodeLinks.join(', ') || 'none'} (the bridge stays, like the reference bridge's)`);
+    check(
+      nodeLinks.every((n) => n === bridge),
+      `node links: ${nodeLinks.join(', ') || 'none'} (the bridge stays, like the reference bridge's)`,
+    );
     for (const pod of pods) {
       const podLinks = (await links(pod.netns)).map((l) => l.ifname).filter((n) => n !== 'lo');
       check(podLinks.length === 0, `${pod.name}: no interface left besides lo`);
