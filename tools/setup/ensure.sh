@@ -14,6 +14,7 @@ APT_PACKAGES=(
   containerd
   etcd-server etcd-client openssl
   iperf3
+  curl strace   # benchmarks only: bench:agent reads /metrics, bench:cni traces calls
 )
 
 log() { printf '[setup] %s\n' "$*" >&2; }
