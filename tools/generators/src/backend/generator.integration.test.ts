@@ -1,5 +1,5 @@
 // The generator end to end, on a temporary copy of this workspace (the working tree as git sees
-// it, without node_modules, dist or .git; `pnpm install --offline` links it from the store):
+// it, without node_modules, dist or .git; `pnpm install --prefer-offline` links it from the store):
 // refusals, then `nx g @podnet/generators:backend png-gen`, then the generated package builds,
 // typechecks, fails its tests with the message saying what to implement — and passes them once
 // peerRoutes() is written — and `nx run cni-app:build:png-gen` makes a working dist/bin/podnet-png-gen.
@@ -17,8 +17,16 @@ const NAME = 'png-gen';
 const PKG = `packages/backend-${NAME}`;
 
 let copy: string;
-/** The workspace's pnpm store: the copy installs from it, offline (a copy on another disk would get a store of its own). */
+/** The workspace's pnpm store: the copy installs from it (a copy on another disk would get a store of its own). */
 let store: string;
+
+/**
+ * `pnpm install` in the copy. Every package is in the store already, but adding an importer makes
+ * pnpm re-resolve, and that needs registry metadata, which a frozen install (CI's, on a fresh
+ * machine) never caches: `--offline` then fails with ERR_PNPM_NO_OFFLINE_META. `--prefer-offline`
+ * fetches only that metadata.
+ */
+const install = () => ok('pnpm', ['install', '--prefer-offline', '--no-frozen-lockfile', '--reporter=append-only', '--store-dir', store]);
 
 /** The environment of a command run in the copy: none of this run's npm/nx task variables. */
 function env(): NodeJS.ProcessEnv {
@@ -56,7 +64,7 @@ beforeAll(() => {
   ok('git', ['init', '-q']);
   ok('git', ['add', '-A']);
   ok('git', ['-c', 'user.name=png', '-c', 'user.email=png@localhost', 'commit', '-q', '--no-verify', '-m', 'copy']);
-  ok('pnpm', ['install', '--offline', '--no-frozen-lockfile', '--reporter=silent', '--store-dir', store]);
+  install();
 }, 300_000);
 
 afterAll(() => {
@@ -109,7 +117,7 @@ describe('nx g @podnet/generators:backend', { timeout: 240_000 }, () => {
   });
 
   it('the result passes lint and the format check, builds and typechecks (and so do the files the wiring edited)', () => {
-    ok('pnpm', ['install', '--offline', '--no-frozen-lockfile', '--reporter=silent', '--store-dir', store]);
+    install();
     const biome = path.join(copy, 'node_modules/.bin/biome');
     ok(biome, ['lint', '--error-on-warnings', PKG, 'apps/agent/src/backends.ts', 'apps/agent/src/cni-service.ts', 'tools/lab/src/cluster/backends.ts']);
     ok(biome, ['format', PKG, 'apps/cni/project.json', 'apps/cni/package.json', 'apps/agent/package.json']);
