@@ -84,7 +84,10 @@ describe('local store', () => {
   it('keeps every write whole across SIGKILLs of writers mid-write', async () => {
     const dir = await tempDir();
     const store = new LocalLeaseStore(dir);
-    await store.putNetworkConfig(parseNetworkConfig({ Network: '10.60.0.0/16' }));
+    // A /12 of /24s: 4,095 subnets. Four writers churning for up to 250 ms, three times, finish a
+    // few hundred acquisitions on a fast machine, which once exhausted a /16 (255) before the last
+    // acquire below.
+    await store.putNetworkConfig(parseNetworkConfig({ Network: '10.64.0.0/12' }));
     const completed: string[] = [];
     // 4 writer processes acquire in a loop; kill them all at a random moment, 3 times over.
     for (let round = 0; round < 3; round++) {
