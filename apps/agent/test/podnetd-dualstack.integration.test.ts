@@ -1,73 +1,26 @@
 // Dual stack: with EnableIPv6 the lease, the lease file and the peer routes carry both
 // families, and the nftables rules exist for ip and ip6.
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openLeaseStore } from '@podnet/cluster';
-import type { LeaseStore } from '@podnet/cluster';
 import { PODNET_ROUTE_PROTOCOL } from '@podnet/core/backend';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNode, destroyNode, httpGet, inNs, routes, sh, startAgent } from './support/node-netns.js';
-import type { RunningAgent, TestNode } from './support/node-netns.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useAgentBed } from './support/agent-bed.js';
+import { inNs, routes, sh } from './support/node-netns.js';
 import { eventually } from './support/quiet.js';
 
-const id = randomBytes(2).toString('hex');
-const port = 20_000 + Math.floor(Math.random() * 20_000);
-let node: TestNode;
-let dir: string;
-let store: LeaseStore;
-let agent: RunningAgent | undefined;
-
-beforeAll(async () => {
-  node = createNode(id, '192.168.81.1');
-  sh('ip', ['-n', node.ns, 'address', 'add', 'fd81::1/64', 'dev', node.underlay, 'nodad']);
-  dir = mkdtempSync(join(tmpdir(), 'pna-dual-'));
-  writeFileSync(
-    join(dir, 'net-conf.json'),
-    JSON.stringify({ Network: '10.218.0.0/16', EnableIPv6: true, IPv6Network: 'fd00:218::/56', Backend: { Type: 'host-gw' } }),
-  );
-  store = await openLeaseStore({ kind: 'local', dir: join(dir, 'store') });
+const bed = useAgentBed({
+  dirPrefix: 'pna-dual-',
+  address: '192.168.81.1',
+  netConf: { Network: '10.218.0.0/16', EnableIPv6: true, IPv6Network: 'fd00:218::/56', Backend: { Type: 'host-gw' } },
 });
 
-afterAll(async () => {
-  if (agent) {
-    agent.child.kill('SIGKILL');
-    await agent.exited;
-  }
-  await store?.close();
-  if (node) destroyNode(node);
-  if (dir) rmSync(dir, { recursive: true, force: true });
+beforeAll(() => {
+  sh('ip', ['-n', bed.node.ns, 'address', 'add', 'fd81::1/64', 'dev', bed.node.underlay, 'nodad']);
 });
 
 describe('podnetd dual stack (host-gw)', () => {
   it('leases both families, writes both into the lease file, routes a peer for both, installs ip and ip6 tables', async () => {
-    const a = startAgent(node, [
-      '--node',
-      `pna-${id}-d1`,
-      '--store',
-      `local:${join(dir, 'store')}`,
-      '--network-config',
-      join(dir, 'net-conf.json'),
-      '--lease-file',
-      join(dir, 'lease.json'),
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--underlay',
-      node.underlay,
-    ]);
-    agent = a;
-    await eventually(
-      '/readyz 200',
-      async () => {
-        const exit = await Promise.race([a.exited, new Promise<undefined>((r) => setTimeout(r, 0))]);
-        if (exit) throw new Error(`podnetd exited ${JSON.stringify(exit)}:\n${a.logs.join('\n')}`);
-        return httpGet(node, port, '/readyz').status === 200;
-      },
-      20_000,
-      100,
-    );
-    const file = JSON.parse(readFileSync(join(dir, 'lease.json'), 'utf8')) as { network: object; subnets: { ipv4?: string; ipv6?: string } };
+    const { node, store, id } = bed;
+    await bed.start(bed.args('d1', ['--underlay', node.underlay]));
+    const file = bed.leaseFile<{ network: object; subnets: { ipv4?: string; ipv6?: string } }>();
     expect(file.network).toEqual({ ipv4: '10.218.0.0/16', ipv6: 'fd00:218::/56' });
     expect(file.subnets.ipv4).toMatch(/^10\.218\.\d+\.0\/24$/);
     expect(file.subnets.ipv6).toMatch(/^fd00:218:0:[0-9a-f]+::\/64$/);

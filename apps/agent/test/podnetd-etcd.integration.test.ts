@@ -14,13 +14,14 @@ import { startEtcd } from '../../../packages/cluster/src/testing/etcd-server.js'
 import type { EtcdServer } from '../../../packages/cluster/src/testing/etcd-server.js';
 import { bridgeIntoNetns } from './support/loopback-bridge.js';
 import type { LoopbackBridge } from './support/loopback-bridge.js';
-import { createNode, destroyNode, httpGet, routes, startAgent } from './support/node-netns.js';
+import { agentArgs, killAgent, randomPort, startReady } from './support/agent-bed.js';
+import { createNode, destroyNode, httpGet, routes } from './support/node-netns.js';
 import type { RunningAgent, TestNode } from './support/node-netns.js';
 import { eventually } from './support/quiet.js';
 
 const id = randomBytes(2).toString('hex');
 const NETWORK = '10.215.0.0/16';
-const port = 20_000 + Math.floor(Math.random() * 20_000);
+const port = randomPort();
 let etcd: EtcdServer;
 let bridge: LoopbackBridge;
 let node: TestNode;
@@ -38,42 +39,23 @@ const leaseFile = (): { subnets: { ipv4?: string } } => JSON.parse(readFileSync(
 
 async function start(): Promise<RunningAgent> {
   const tls = etcd.tls as { ca: string; cert: string; key: string };
-  const a = startAgent(node, [
-    '--node',
-    `pna-${id}-e1`,
-    '--store',
-    `etcd:${bridge.url}`,
+  const place = { node: `pna-${id}-e1`, dir, port, store: `etcd:${bridge.url}` };
+  const extra = [
     '--etcd-ca',
     tls.ca,
     '--etcd-cert',
     tls.cert,
     '--etcd-key',
     tls.key,
-    '--network-config',
-    join(dir, 'net-conf.json'),
-    '--lease-file',
-    join(dir, 'lease.json'),
-    '--listen',
-    `127.0.0.1:${port}`,
     '--reconcile-period',
     '500ms',
     '--lease-ttl',
     '15s',
     '--log-level',
     'debug',
-  ]);
-  agent = a;
-  await eventually(
-    '/readyz 200',
-    async () => {
-      const exit = await Promise.race([a.exited, new Promise<undefined>((r) => setTimeout(r, 0))]);
-      if (exit) throw new Error(`podnetd exited ${JSON.stringify(exit)}:\n${a.logs.join('\n')}`);
-      return httpGet(node, port, '/readyz').status === 200;
-    },
-    30_000,
-    100,
-  );
-  return a;
+  ];
+  agent = await startReady(node, port, agentArgs(place, extra), 30_000);
+  return agent;
 }
 
 beforeAll(async () => {
@@ -86,10 +68,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  if (agent) {
-    agent.child.kill('SIGKILL');
-    await agent.exited;
-  }
+  await killAgent(agent);
   await store?.close();
   await bridge?.close();
   await etcd?.stop();

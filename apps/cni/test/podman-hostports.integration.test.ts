@@ -2,12 +2,12 @@
 // the portMappings capability, podman sends `runtimeConfig.portMappings`, and podnet-bridge
 // installs the host ports itself (no portmap plugin in the chain). Podman runs plugins in the
 // host namespace, so the host-port table lives there for the test; names are pnp-pod….
-import { connect } from 'node:net';
 import path from 'node:path';
 import { run } from '@podnet/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bin } from './support/harness.ts';
 import { Podman } from './support/podman.ts';
+import { readFromHost } from './support/tcp.ts';
 
 const PORT = 8080;
 let podman: Podman;
@@ -27,17 +27,6 @@ afterAll(async () => {
   const t = await run('nft', ['list', 'table', 'inet', 'podnet_hostports']);
   if (t.code === 0 && !t.stdout.includes('comment "')) await run('nft', ['delete', 'table', 'inet', 'podnet_hostports']);
 });
-
-function readFrom(ip: string, port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: ip, port });
-    let data = '';
-    socket.setTimeout(5000, () => socket.destroy(new Error(`no answer from ${ip}:${port} in 5 s`)));
-    socket.on('data', (b) => (data += b.toString()));
-    socket.on('end', () => resolve(data));
-    socket.on('error', reject);
-  });
-}
 
 async function hostPortTable(): Promise<string> {
   const r = await run('nft', ['list', 'table', 'inet', 'podnet_hostports']);
@@ -76,13 +65,13 @@ describe('podman -p on a podnet-bridge network (host ports built in)', () => {
     expect(table).toContain(`127.0.0.1 . tcp . ${hostPort} comment "${podman.network}|${id}/eth0" : ${ip} . ${PORT}`);
     expect(table).toContain(`tcp . ${hostPort + 1} comment "${podman.network}|${id}/eth0" : ${ip} . ${PORT}`);
 
-    expect((await readFrom('127.0.0.1', hostPort)).trim()).toBe('pnp-published');
-    expect((await readFrom('127.0.0.1', hostPort + 1)).trim()).toBe('pnp-published');
+    expect((await readFromHost('127.0.0.1', hostPort)).trim()).toBe('pnp-published');
+    expect((await readFromHost('127.0.0.1', hostPort + 1)).trim()).toBe('pnp-published');
     // The node's own address on the pod network (the bridge's gateway), not loopback.
-    expect((await readFrom('10.213.9.1', hostPort + 1)).trim()).toBe('pnp-published');
+    expect((await readFromHost('10.213.9.1', hostPort + 1)).trim()).toBe('pnp-published');
 
     await podman.ok(['rm', '--force', '--time', '0', name]);
     expect(await hostPortTable()).not.toContain(id);
-    await expect(readFrom('127.0.0.1', hostPort)).rejects.toThrow();
+    await expect(readFromHost('127.0.0.1', hostPort)).rejects.toThrow();
   });
 });

@@ -2,13 +2,13 @@
 // whose plugin is dist/bin/podnet-bridge (IPAM podnet-ipam in-process). Podman runs plugins in
 // the host namespace, so the bridge and the host veths live there for the test's duration; the
 // fixture removes them (support/podman.ts). Everything is named pnt-pod….
-import { connect } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bin } from './support/harness.ts';
 import { ipamAllocations } from './support/allocations.ts';
 import { PODMAN_PREFIX } from './support/names.ts';
 import { Podman } from './support/podman.ts';
+import { readFromHost } from './support/tcp.ts';
 
 const PORT = 8080;
 let podman: Podman;
@@ -17,18 +17,6 @@ beforeAll(async () => {
   podman = await Podman.create({ prefix: PODMAN_PREFIX, binDir: path.dirname(bin.bridge), subnet: '10.213.7.0/24' });
 });
 afterAll(() => podman?.destroy());
-
-/** Reads what a TCP server at ip:port sends, from the test process (the host namespace). */
-function readFromHost(ip: string, port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: ip, port });
-    let data = '';
-    socket.setTimeout(5000, () => socket.destroy(new Error(`no answer from ${ip}:${port} in 5 s`)));
-    socket.on('data', (b) => (data += b.toString()));
-    socket.on('end', () => resolve(data));
-    socket.on('error', reject);
-  });
-}
 
 /** A container answering "<greeting>\n" to every TCP connection on PORT (busybox nc, persistent). */
 async function startServer(name: string, greeting: string): Promise<string> {

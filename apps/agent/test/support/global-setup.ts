@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
+import { sweepNetns } from './node-netns.js';
 import { REPO_ROOT } from './paths.js';
 
 const TOOLS: Array<[string, string]> = [
@@ -35,4 +36,6 @@ export default function setup(): void {
   } catch {
     throw new Error('dist/bin/podnetd missing after the build: run `pnpm build`');
   }
+  // Namespaces an earlier run left when it was killed (every suite removes its own otherwise).
+  sweepNetns('pna-');
 }

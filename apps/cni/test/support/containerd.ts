@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { run, runOk, type LabNode } from '@podnet/lab';
+import { mountsUnder } from './mounts.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -131,13 +132,7 @@ export class Containerd {
       clearTimeout(timer);
     }
     // Mounts containerd left under its root/state (snapshots, shm), deepest first.
-    const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
-    const points = mountinfo
-      .split('\n')
-      .map((l) => l.split(' ')[4] ?? '')
-      .filter((p) => p.startsWith(`${this.dir}/`))
-      .sort((a, b) => b.length - a.length);
-    for (const p of points) await run('umount', ['-l', p]);
+    for (const p of await mountsUnder(this.dir)) await run('umount', ['-l', p]);
     await rm(this.dir, { recursive: true, force: true });
   }
 

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { run, runOk, type RunResult } from '@podnet/lab';
+import { mountsUnder } from './mounts.ts';
 
 const BUSYBOX = '/bin/busybox';
 const APPLETS = ['sh', 'nc', 'sleep', 'cat', 'echo', 'ip', 'hostname', 'true', 'ls', 'ps'];
@@ -153,13 +154,7 @@ export class Podman {
 
   /** Mounts podman may have left under the temp dir (container shm) when it failed half-way. */
   private async unmountUnder(): Promise<void> {
-    const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
-    const points = mountinfo
-      .split('\n')
-      .map((l) => l.split(' ')[4] ?? '')
-      .filter((p) => p.startsWith(`${this.dir}/`))
-      .sort((a, b) => b.length - a.length);
-    for (const p of points) await runOk('umount', ['-l', p]);
+    for (const p of await mountsUnder(this.dir)) await runOk('umount', ['-l', p]);
   }
 
   private async writeConfig(): Promise<void> {

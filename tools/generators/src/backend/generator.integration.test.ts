@@ -110,7 +110,7 @@ describe('nx g @podnet/generators:backend', { timeout: 240_000 }, () => {
     expect(read('apps/agent/src/cni-service.ts')).toContain(`import { createPngGenPodHalf } from '@podnet/backend-${NAME}';`);
     expect(read('apps/agent/src/cni-service.ts')).toContain(`'${NAME}': createPngGenPodHalf(shared),`);
     expect(read('tools/lab/src/cluster/state.ts')).toMatch(new RegExp(`export type LabBackend = .*\\| '${NAME}';`));
-    expect(read('tools/lab/src/cluster/backends.ts')).toContain(`type: 'podnet-${NAME}'`);
+    expect(read('tools/lab/src/cluster/backends.ts')).toContain(`'${NAME}': leaseFileBackend('podnet-${NAME}', 150),`);
     expect(read(`.changeset/backend-${NAME}.md`)).toContain(`"@podnet/backend-${NAME}": minor`);
     // A second run refuses: the name exists now.
     expect(nx('g', '@podnet/generators:backend', NAME, '--skipInstall').out).toMatch(/exists: packages\/backend-png-gen is already there/);

@@ -102,19 +102,7 @@ export default async function backendGenerator(tree, options) {
       read(tree, profiles),
       'export const BACKENDS: Record<LabBackend, BackendProfile> = {',
       `  // ${name}: pods attach as on host-gw (the pod half reads the lease file); the routes come from its node half.\n` +
-        `  ${objectKey(name)}: {\n` +
-        `    executable: 'podnet-${name}',\n` +
-        '    agents: true,\n' +
-        '    maxNodes: 150,\n' +
-        '    conflist: (state, node) => ({\n' +
-        "      cniVersion: '1.0.0',\n" +
-        '      name: state.cniNetwork,\n' +
-        `      type: 'podnet-${name}',\n` +
-        '      leaseFile: node.agent?.leaseFile,\n' +
-        "      ipam: { type: 'podnet-ipam', dataDir: node.ipamDir },\n" +
-        '      ...daemonKey(state, node),\n' +
-        '    }),\n' +
-        '  },\n',
+        `  ${objectKey(name)}: leaseFileBackend('podnet-${name}', 150),\n`,
       profiles,
     ),
   );

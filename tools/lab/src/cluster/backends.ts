@@ -30,35 +30,31 @@ export interface BackendProfile {
   conflist(state: LabState, node: NodeRecord): Record<string, unknown>;
 }
 
+/**
+ * A backend whose pod half reads the node's lease file (host-gw, VXLAN, and what the generator
+ * adds): one podnetd per node, the conflist naming only the executable, the lease file and the
+ * node's IPAM store (the ranges come from the lease).
+ */
+function leaseFileBackend(executable: string, maxNodes: number): BackendProfile {
+  return {
+    executable,
+    agents: true,
+    maxNodes,
+    conflist: (state, node) => ({
+      cniVersion: '1.0.0',
+      name: state.cniNetwork,
+      type: executable,
+      leaseFile: node.agent?.leaseFile,
+      ipam: { type: 'podnet-ipam', dataDir: node.ipamDir },
+      ...daemonKey(state, node),
+    }),
+  };
+}
+
 export const BACKENDS: Record<LabBackend, BackendProfile> = {
-  'host-gw': {
-    executable: 'podnet-host-gw',
-    agents: true,
-    maxNodes: 250,
-    conflist: (state, node) => ({
-      cniVersion: '1.0.0',
-      name: state.cniNetwork,
-      type: 'podnet-host-gw',
-      leaseFile: node.agent?.leaseFile,
-      // Only the store location: the ranges still come from the lease (host-gw fills in what is not given).
-      ipam: { type: 'podnet-ipam', dataDir: node.ipamDir },
-      ...daemonKey(state, node),
-    }),
-  },
-  // VXLAN: the same pod attach as host-gw (the pod half reads the lease file), the tunnel in the agent.
-  vxlan: {
-    executable: 'podnet-vxlan',
-    agents: true,
-    maxNodes: 150,
-    conflist: (state, node) => ({
-      cniVersion: '1.0.0',
-      name: state.cniNetwork,
-      type: 'podnet-vxlan',
-      leaseFile: node.agent?.leaseFile,
-      ipam: { type: 'podnet-ipam', dataDir: node.ipamDir },
-      ...daemonKey(state, node),
-    }),
-  },
+  'host-gw': leaseFileBackend('podnet-host-gw', 250),
+  // VXLAN: the same pod attach as host-gw, the tunnel in the agent.
+  vxlan: leaseFileBackend('podnet-vxlan', 150),
   bridge: {
     executable: 'podnet-bridge',
     agents: false,
