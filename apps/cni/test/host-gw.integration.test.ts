@@ -128,6 +128,11 @@ describe.each(['embedded', 'thick'] as E2eMode[])('podnet-host-gw, CNI %s', (mod
       // The node's bridge is the pods' gateway, in both families.
       const onBridge = (await addresses(node.netns)).get(bridge)?.map((x) => `${x.local}/${x.prefixlen}`) ?? [];
       expect(onBridge).toEqual(expect.arrayContaining(['10.251.7.1/24', 'fd00:251:7::1/64']));
+      // No DAD on the bridge: its link-local address, which the node's neighbour solicitations for
+      // forwarded IPv6 need, is usable as soon as the first pod gives the bridge carrier.
+      const linkLocal = (await addresses(node.netns)).get(bridge)?.filter((x) => x.scope === 'link') ?? [];
+      expect(linkLocal).toHaveLength(1);
+      expect(linkLocal[0]?.tentative).toBeUndefined();
       expect((await link(node.netns, bridge))?.mtu).toBe(1400);
 
       expect(await ping(a.netns, ipOf(rb, 4))).toBe(true);

@@ -54,8 +54,16 @@ export function ensureBridge(host: HostSide, spec: BridgeSpec): EnsuredBridge {
         }),
       );
       created = true;
-      // The bridge never takes router advertisements from pods.
-      host.enter(() => trySysctl(['net', 'ipv6', 'conf', spec.name, 'accept_ra'], 0));
+      host.enter(() => {
+        // The bridge never takes router advertisements from pods.
+        trySysctl(['net', 'ipv6', 'conf', spec.name, 'accept_ra'], 0);
+        // No DAD on the bridge's link-local address. It runs each time the bridge gains carrier
+        // (its first pod, and the first after it had none), and while it runs the node cannot
+        // resolve a pod's MAC for *forwarded* IPv6: the kernel's neighbour solicitation needs a
+        // non-tentative link-local source, so it is not sent and the retry comes 1 s later. The
+        // first packet from another node to a new pod was held ~1 s on each bridge on its way.
+        trySysctl(['net', 'ipv6', 'conf', spec.name, 'accept_dad'], 0);
+      });
     } catch (err) {
       // A concurrent ADD created it first: reuse it.
       if ((err as { code?: unknown }).code !== 'EEXIST') throw vlanUnsupported(err, spec);

@@ -31,6 +31,8 @@ export interface KernelAddress {
   local: string;
   prefixlen: number;
   scope: string;
+  /** IPv6: duplicate address detection still running; the address cannot be used yet. */
+  tentative?: boolean;
 }
 
 export interface KernelRoute {

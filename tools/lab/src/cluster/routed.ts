@@ -56,6 +56,13 @@ export async function createRoutedNode(name: string, fabric: string, port: strin
   const seg = routedSegment(index);
   const ns = await createNetns(name);
   await runOk('ip', ['link', 'add', NODE_UNDERLAY, 'netns', name, 'type', 'veth', 'peer', 'name', port, 'netns', fabric]);
+  if (ipv6) {
+    // No DAD on either end, before they come up: while a link-local address is tentative the
+    // kernel sends no neighbour solicitation for forwarded IPv6, so the fabric would hold the
+    // first packet towards each node ~1 s (a real underlay settled long ago).
+    await new Netns(fabric).execOk('sh', ['-c', `echo 0 > /proc/sys/net/ipv6/conf/${port}/accept_dad`]);
+    await ns.execOk('sh', ['-c', `echo 0 > /proc/sys/net/ipv6/conf/${NODE_UNDERLAY}/accept_dad`]);
+  }
   await runOk('ip', ['-n', fabric, 'address', 'add', `${seg.gateway}/${seg.length}`, 'dev', port]);
   await runOk('ip', ['-n', fabric, 'link', 'set', port, 'up']);
   await runOk('ip', ['-n', name, 'address', 'add', `${seg.node}/${seg.length}`, 'dev', NODE_UNDERLAY]);
