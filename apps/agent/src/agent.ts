@@ -31,8 +31,8 @@ import { Reconciler } from './reconciler.js';
 import type { ReconcileRecord } from './reconciler.js';
 import { openStore } from './store.js';
 import { StoreHealth } from './store-health.js';
-import { findUnderlay, leaseNodeIps } from './underlay.js';
-import type { Underlay } from './underlay.js';
+import { findUnderlay, leaseNodeIps, refindUnderlay, underlayChanges } from './underlay.js';
+import type { Underlay, UnderlayQuery } from './underlay.js';
 
 /** What tests (and a later in-process CNI service) may swap. */
 export interface AgentDeps {
@@ -85,6 +85,12 @@ export class Agent {
   #store: LeaseStore | undefined;
   #config: NetworkConfig | undefined;
   #underlay: Underlay | undefined;
+  /** Set while the periodic underlay check finds none usable (said once, not at every pass). */
+  #underlayTrouble = false;
+  /** The MTU the lease file gives pods (follows the underlay's). */
+  #podMtu = 0;
+  /** The lease file holds an older pod MTU (its rewrite failed): retried each periodic pass. */
+  #leaseFileStale = false;
   #factory: NodeHalfFactory | undefined;
   #half: NodeHalf | undefined;
   #keeper: LeaseKeeper | undefined;
@@ -147,10 +153,7 @@ export class Agent {
     this.#phase = 'finding the underlay';
     const sock = NetlinkSocket.open();
     try {
-      this.#underlay = findUnderlay(sock, {
-        ...(o.underlay !== undefined ? { name: o.underlay } : {}),
-        ...(o.underlayAddress !== undefined ? { reach: o.underlayAddress } : {}),
-      });
+      this.#underlay = findUnderlay(sock, this.#underlayQuery());
     } finally {
       sock.close();
     }
@@ -158,16 +161,10 @@ export class Agent {
     this.log.info({ underlay: underlay.name, mtu: underlay.mtu, addresses: underlay.addresses, foundBy: underlay.foundBy }, 'underlay');
 
     this.#factory = await nodeHalfFor(this.#config.Backend.Type, this.deps.backends ?? BACKENDS);
-    const env: NodeEnvironment = {
-      node: o.node,
-      backend: this.#config.Backend,
-      underlay: { name: underlay.name, index: underlay.index, mtu: underlay.mtu, addresses: underlay.addresses },
-      routeProtocol: PODNET_ROUTE_PROTOCOL,
-      log: (level, message, fields) => this.log[level](fields ?? {}, message),
-    };
+    const env = this.#environment(underlay);
     const leaseData = this.#factory.leaseData?.(env);
     const backendType = this.#config.Backend.Type;
-    const mtu = this.#factory.podMtu(underlay.mtu, underlay.family, this.#config.Backend);
+    this.#podMtu = this.#factory.podMtu(underlay.mtu, underlay.family, this.#config.Backend);
     const half = this.#factory.create(env);
     this.#half = half;
 
@@ -187,26 +184,12 @@ export class Agent {
     this.#reconciler = new Reconciler(half, () => this.#watcher?.peers() ?? [], this.log, this.metrics, {
       periodMs: o.reconcilePeriodMs,
       ...(this.deps.debounceMs !== undefined ? { debounceMs: this.deps.debounceMs } : {}),
+      beforePeriodic: () => this.#followUnderlay(),
       onPeriodic: async () => {
         await this.#repairNat(networks);
         await this.#repairHostPorts();
       },
     });
-
-    const writeFile = (lease: Lease): void => {
-      const file: LeaseFile = {
-        version: 1,
-        node: o.node,
-        network: networks,
-        subnets: lease.subnets,
-        mtu,
-        backend: backendType,
-        writtenAt: new Date().toISOString(),
-      };
-      writeLeaseFile(o.leaseFile, file);
-      this.#leaseFileWritten = true;
-      this.log.info({ path: o.leaseFile, subnets: lease.subnets, mtu }, 'lease file written');
-    };
 
     this.#phase = 'acquiring the lease';
     this.#keeper = new LeaseKeeper(
@@ -219,7 +202,7 @@ export class Agent {
       },
       {
         onAcquired: async (lease, previous) => {
-          if (!previous || !sameSubnets(lease, previous) || !this.#leaseFileWritten) writeFile(lease);
+          if (!previous || !sameSubnets(lease, previous) || !this.#leaseFileWritten) this.#writeLeaseFile(lease);
           this.#reconciler?.setLocal(this.#localLease(lease));
           if (previous) {
             const same = sameSubnets(lease, previous);
@@ -271,6 +254,113 @@ export class Agent {
     this.#phase = 'running';
     this.#updateReady();
     this.log.info({ ...this.readiness(), peers: this.#watcher.size }, 'podnetd running');
+  }
+
+  #underlayQuery(): UnderlayQuery {
+    const o = this.options;
+    return { ...(o.underlay !== undefined ? { name: o.underlay } : {}), ...(o.underlayAddress !== undefined ? { reach: o.underlayAddress } : {}) };
+  }
+
+  #environment(underlay: Underlay): NodeEnvironment {
+    return {
+      node: this.options.node,
+      backend: (this.#config as NetworkConfig).Backend,
+      underlay: { name: underlay.name, index: underlay.index, mtu: underlay.mtu, addresses: underlay.addresses },
+      routeProtocol: PODNET_ROUTE_PROTOCOL,
+      log: (level, message, fields) => this.log[level](fields ?? {}, message),
+    };
+  }
+
+  /** What the CNI pod halves read: the subnets, the cluster network, the pods' MTU. */
+  #writeLeaseFile(lease: Lease): void {
+    const config = this.#config as NetworkConfig;
+    const file: LeaseFile = {
+      version: 1,
+      node: this.options.node,
+      network: clusterNetworks(config),
+      subnets: lease.subnets,
+      mtu: this.#podMtu,
+      backend: config.Backend.Type,
+      writtenAt: new Date().toISOString(),
+    };
+    writeLeaseFile(this.options.leaseFile, file);
+    this.#leaseFileWritten = true;
+    this.log.info({ path: this.options.leaseFile, subnets: lease.subnets, mtu: this.#podMtu }, 'lease file written');
+  }
+
+  /**
+   * Each periodic pass, before the node half's: read the underlay again and follow a change. A
+   * link recreated (new index), renumbered or given another MTU gets a new node half (its routes
+   * and devices are re-made on the new link by the pass that follows), the lease carries the new
+   * node addresses (peers re-route to them from their watch), and the lease file the new pod
+   * MTU. No usable underlay (gone, down, no address yet) keeps the last one: said once, counted.
+   */
+  async #followUnderlay(): Promise<void> {
+    const current = this.#underlay;
+    const factory = this.#factory;
+    const config = this.#config;
+    if (!current || !factory || !config || !this.#reconciler) return;
+    let found: Underlay;
+    const sock = NetlinkSocket.open();
+    try {
+      found = refindUnderlay(sock, this.#underlayQuery(), current);
+    } catch (error) {
+      this.metrics.underlayErrors.inc();
+      if (!this.#underlayTrouble) {
+        this.log.error(
+          { err: error, underlay: current.name },
+          'no usable underlay: keeping the last one (lease and node half unchanged); checking again at every periodic pass',
+        );
+      }
+      this.#underlayTrouble = true;
+      return;
+    } finally {
+      sock.close();
+    }
+    if (this.#underlayTrouble) this.log.info({ underlay: found.name }, 'underlay usable again');
+    this.#underlayTrouble = false;
+    const changes = underlayChanges(current, found);
+    if (changes.length > 0) {
+      const describe = (u: Underlay) => ({ name: u.name, index: u.index, mtu: u.mtu, nodeIps: leaseNodeIps(u) });
+      this.log.warn({ changes, from: describe(current), to: describe(found) }, 'the underlay changed: following it');
+      const env = this.#environment(found);
+      let half: NodeHalf;
+      try {
+        half = factory.create(env);
+      } catch (error) {
+        // The underlay stays the old one, so the next pass tries again.
+        this.metrics.underlayErrors.inc();
+        this.log.error({ err: error }, 'cannot set up the node half on the changed underlay; keeping the old one and retrying at the next periodic pass');
+        return;
+      }
+      this.metrics.underlayChanges.inc();
+      this.#underlay = found;
+      this.#reconciler.setHalf(half);
+      this.#half?.close();
+      this.#half = half;
+      const leaseData = factory.leaseData?.(env);
+      const backend = leaseData !== undefined ? { type: config.Backend.Type, data: leaseData } : { type: config.Backend.Type };
+      // Not awaited: a slow store must not hold up the data plane; the keeper retries on its own.
+      void this.#keeper?.update({ nodeIps: leaseNodeIps(found), backend });
+      // This pass already programs for the new addresses (VXLAN takes its VTEP address from them).
+      const held = this.#keeper?.state === 'held' && !this.#lost ? this.#keeper.lease : undefined;
+      if (held) this.#reconciler.setLocal(this.#localLease({ ...held, nodeIps: leaseNodeIps(found), backend }));
+      const mtu = factory.podMtu(found.mtu, found.family, config.Backend);
+      if (mtu !== this.#podMtu) {
+        this.log.warn({ before: this.#podMtu, mtu }, 'pod MTU changed: new pods get the new one; pods created before keep theirs until they are recreated');
+        this.#podMtu = mtu;
+        this.#leaseFileStale = true;
+      }
+    }
+    const lease = this.#keeper?.lease;
+    if (this.#leaseFileStale && lease) {
+      try {
+        this.#writeLeaseFile(lease);
+        this.#leaseFileStale = false;
+      } catch (error) {
+        this.log.error({ err: error, path: this.options.leaseFile }, 'cannot rewrite the lease file with the new pod MTU; retrying at the next periodic pass');
+      }
+    }
   }
 
   #localLease(lease: Lease): NodeLease {

@@ -40,7 +40,7 @@ export class LeaseKeeper {
 
   constructor(
     private readonly store: LeaseStore,
-    private readonly request: AcquireRequest,
+    private request: AcquireRequest,
     private readonly handlers: LeaseKeeperHandlers,
     private readonly log: Logger,
     private readonly metrics: AgentMetrics,
@@ -72,6 +72,18 @@ export class LeaseKeeper {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#renewing;
+  }
+
+  /**
+   * New node addresses or backend data (the underlay was renumbered or replaced): every later
+   * acquire and renew carries them, and a renewal now publishes them (the store writes the lease
+   * only when something changed).
+   */
+  async update(change: Partial<Pick<AcquireRequest, 'nodeIps' | 'backend'>>): Promise<void> {
+    this.request = { ...this.request, ...change };
+    // A renewal in flight may have sent the old values: wait for it, then send the new ones.
+    await this.#renewing;
+    await this.renewNow();
   }
 
   /** Renew now (what the timer does); exposed for tests and for a watch that saw our lease go. */
@@ -139,7 +151,8 @@ export class LeaseKeeper {
     const lease = this.#lease;
     if (!lease || this.#state !== 'held') return;
     try {
-      const renewed = await this.store.renew(lease, { ttlMs: this.request.ttlMs });
+      const { ttlMs, nodeIps, backend } = this.request;
+      const renewed = await this.store.renew(lease, { ttlMs, nodeIps, backend });
       this.health.ok('renew');
       this.#backoff.reset();
       if (this.#state !== 'held') return;

@@ -68,6 +68,16 @@ export class AgentMetrics {
     help: 'Failed applies of the nftables masquerade and forward tables',
     registers: [this.registry],
   });
+  readonly underlayChanges = new Counter({
+    name: 'podnetd_underlay_changes_total',
+    help: 'Times the underlay link was found changed (recreated, renumbered, new MTU) and followed',
+    registers: [this.registry],
+  });
+  readonly underlayErrors = new Counter({
+    name: 'podnetd_underlay_errors_total',
+    help: 'Periodic underlay checks that found no usable underlay (gone, down, no address); the last one is kept',
+    registers: [this.registry],
+  });
 
   constructor(processMetrics = true) {
     // Process metrics (RSS, CPU, event loop lag): what an operator checks an agent by.

@@ -23,8 +23,13 @@ export interface ReconcilerOptions {
   debounceMs?: number;
   /** Full pass every this often (default 10 s). */
   periodMs: number;
-  /** Extra work for each periodic pass (the masquerade check). */
+  /** Extra work for each periodic pass, after the node half's (the masquerade check). */
   onPeriodic?: () => Promise<void>;
+  /**
+   * Work before the node half's reconcile of each periodic pass, in the same turn (so it may
+   * swap the node half with setHalf): the underlay check.
+   */
+  beforePeriodic?: () => Promise<void>;
 }
 
 export class Reconciler {
@@ -34,14 +39,16 @@ export class Reconciler {
   #trigger: ReconcileTrigger = 'start';
   #periodic: NodeJS.Timeout | undefined;
   readonly #coalescer: Coalescer;
+  #half: NodeHalf;
 
   constructor(
-    private readonly half: NodeHalf,
+    half: NodeHalf,
     private readonly peers: () => readonly NodeLease[],
     private readonly log: Logger,
     private readonly metrics: AgentMetrics,
     private readonly options: ReconcilerOptions,
   ) {
+    this.#half = half;
     this.#coalescer = new Coalescer(
       () => this.#run(),
       options.debounceMs ?? 50,
@@ -75,6 +82,14 @@ export class Reconciler {
   /** Peers changed: reconcile after the debounce window. */
   peersChanged(): void {
     this.#request('peers');
+  }
+
+  /**
+   * The node half later passes use. Call it between passes or from beforePeriodic; the caller
+   * closes the one it replaces.
+   */
+  setHalf(half: NodeHalf): void {
+    this.#half = half;
   }
 
   /** Reconcile now and wait for it (start, lease re-acquired). */
@@ -113,6 +128,7 @@ export class Reconciler {
   async #run(): Promise<void> {
     const trigger = this.#trigger;
     this.#trigger = 'peers';
+    if (trigger === 'periodic' && this.options.beforePeriodic) await this.options.beforePeriodic();
     const local = this.#local;
     if (!local) {
       this.log.debug({ trigger }, 'reconcile skipped: no valid lease');
@@ -123,7 +139,7 @@ export class Reconciler {
     const cpu = process.cpuUsage();
     const at = new Date().toISOString();
     try {
-      const report = await this.half.reconcile(local, peers);
+      const report = await this.#half.reconcile(local, peers);
       const durationMs = performance.now() - started;
       this.metrics.reconcileDuration.observe({ trigger }, durationMs / 1000);
       const used = process.cpuUsage(cpu);

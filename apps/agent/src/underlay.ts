@@ -99,3 +99,23 @@ export function leaseNodeIps(underlay: Underlay): string[] {
   const v6 = underlay.addresses.find((a) => a.includes(':'));
   return [v4, v6].filter((a): a is string => a !== undefined);
 }
+
+/**
+ * The underlay again, for the periodic check. While a link of the current name exists it is the
+ * one (a flap that drops the default route for a moment must not move podnetd to another link;
+ * a link recreated under the same name is found with its new index); when it is gone, the
+ * underlay is found as at start.
+ */
+export function refindUnderlay(conn: NetlinkConn, q: UnderlayQuery, current: Underlay): Underlay {
+  if (q.name === undefined && getLink(conn, current.name)) return { ...findUnderlay(conn, { name: current.name }), foundBy: current.foundBy };
+  return findUnderlay(conn, q);
+}
+
+/** What differs between two readings of the underlay, as far as peers, routes and pods care. */
+export function underlayChanges(before: Underlay, after: Underlay): Array<'link' | 'node addresses' | 'mtu'> {
+  const changes: Array<'link' | 'node addresses' | 'mtu'> = [];
+  if (before.name !== after.name || before.index !== after.index) changes.push('link');
+  if (leaseNodeIps(before).join(' ') !== leaseNodeIps(after).join(' ')) changes.push('node addresses');
+  if (before.mtu !== after.mtu) changes.push('mtu');
+  return changes;
+}
