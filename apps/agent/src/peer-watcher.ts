@@ -133,6 +133,8 @@ export class PeerWatcher {
         if (changed) this.handlers.onChange();
       },
       onError: (error) => this.health.failed('watch', error),
+      // Reconnected after an outage: the store is reachable again now, not at the next renewal.
+      onConnected: () => this.health.ok('watch'),
     });
   }
 

@@ -109,8 +109,11 @@ describe('etcd store', () => {
     await store.putNetworkConfig(CONFIG);
     const a = await store.acquire(request('pnc-a'));
     const batches: LeaseEventBatch[] = [];
-    const watch = store.watch(0, { onEvents: (batch) => batches.push(batch) });
+    let connected = 0;
+    const watch = store.watch(0, { onEvents: (batch) => batches.push(batch), onConnected: () => connected++ });
     await until('the snapshot', () => (batches.length > 0 ? true : undefined));
+    await until('connected', () => (connected > 0 ? true : undefined));
+    const before = connected;
     await plain.restart();
     // Written right after the restart, likely before the watcher has reconnected.
     const writer = await open(plain.endpoints, prefix);
@@ -120,6 +123,8 @@ describe('etcd store', () => {
     await until('b added and a removed', () => (events().includes('removed pnc-a') ? true : undefined));
     expect(events()).toEqual(['added pnc-a', 'added pnc-b', 'removed pnc-a']);
     expect(batches.some((batch) => batch.resync)).toBe(false);
+    // The reconnection was announced (the agent counts a store reconnect from it).
+    expect(connected).toBeGreaterThan(before);
     // The store works after the restart: renew still succeeds.
     const b = (await store.list()).leases.find((l) => l.node === 'pnc-b');
     expect(b).toBeDefined();

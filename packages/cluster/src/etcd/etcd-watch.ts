@@ -115,6 +115,8 @@ export class EtcdWatch implements LeaseWatch {
       return;
     }
     this.#watcher = watcher;
+    // create() resolved on the first 'connected'; later ones are reconnections.
+    this.handlers.onConnected?.();
     watcher.on('data', (response) => {
       if (this.#watcher === watcher) this.#onData(response);
     });
@@ -124,6 +126,7 @@ export class EtcdWatch implements LeaseWatch {
     });
     watcher.on('connected', () => {
       this.#retryMs = FIRST_RETRY_MS;
+      if (this.#watcher === watcher && !this.#closed) this.handlers.onConnected?.();
     });
     watcher.on('error', (error) => {
       // A cancel by the server (compaction) or a broken stream: this watcher is dead.

@@ -65,6 +65,12 @@ export interface WatchHandlers {
   onEvents(batch: LeaseEventBatch): void;
   /** Transient trouble (store unreachable); the watch keeps retrying by itself. */
   onError?(error: Error): void;
+  /**
+   * The watch is connected: once at the start and again after each recovery (etcd reconnected,
+   * the local state readable again), so a caller learns the store is back as soon as the watch
+   * is, not at its next call. Optional.
+   */
+  onConnected?(): void;
 }
 
 export interface LeaseStore {

@@ -44,6 +44,9 @@ export class LocalWatch implements LeaseWatch {
     this.#revision = fromRevision;
   }
 
+  /** The last check read the state (false before the first): onConnected on each change to true. */
+  #readable = false;
+
   start(): void {
     if (this.options.inotify) this.#startInotify();
     this.#poll = setInterval(() => this.#kick(), this.options.pollMs);
@@ -91,7 +94,12 @@ export class LocalWatch implements LeaseWatch {
         this.#deliver(state);
       }
       if (this.#nextExpiry() + EXPIRY_SLACK_MS <= Date.now()) await this.store.sweep();
+      if (!this.#readable && !this.#closed) {
+        this.#readable = true;
+        this.handlers.onConnected?.();
+      }
     } catch (error) {
+      this.#readable = false;
       if (!this.#closed) this.handlers.onError?.(error instanceof Error ? error : new Error(String(error)));
     }
   }

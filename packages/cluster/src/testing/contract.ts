@@ -65,10 +65,15 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined> |
 class Recorder {
   readonly batches: LeaseEventBatch[] = [];
   readonly errors: Error[] = [];
+  connected = 0;
   watch: LeaseWatch | undefined;
 
   start(store: LeaseStore, from: number): this {
-    this.watch = store.watch(from, { onEvents: (batch) => this.batches.push(batch), onError: (error) => this.errors.push(error) });
+    this.watch = store.watch(from, {
+      onEvents: (batch) => this.batches.push(batch),
+      onError: (error) => this.errors.push(error),
+      onConnected: () => this.connected++,
+    });
     return this;
   }
 
@@ -238,6 +243,8 @@ export function describeLeaseStoreContract(name: string, makeHarness: () => Prom
       const revisions = recorder.batches.map((batch) => batch.revision);
       expect([...revisions].sort((x, y) => x - y)).toEqual(revisions);
       expect(recorder.errors).toEqual([]);
+      // Connected once, and never again: there was no trouble to recover from.
+      expect(recorder.connected).toBe(1);
     });
 
     it('watch sees an expiry as a removal', async () => {
