@@ -1,10 +1,9 @@
 // The lab machinery without an agent: the single-node bridge lab (its pods, its matrix), option
 // checks that fail before anything is made, and `down` after a crash (no record, an orphaned
 // process in a node namespace) — everything found by its prefix.
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import os from 'node:os';
+import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listNetns } from '../netns.js';
 import { ClusterLab } from './lab.js';
 import { cniError } from '../cni.js';
@@ -12,28 +11,24 @@ import { renderMatrix } from './matrix.js';
 import { renderStatus } from './render.js';
 import { alive, spawnDetached } from './process.js';
 import { stateFile } from './state.js';
-import { sweepLab, sweepLabs } from './sweep.js';
+import { sweepLab } from './sweep.js';
+import { useLabStateRoot } from './test-labs.js';
 
 const PREFIX = 'pnl-b';
-let stateRoot = '';
-beforeAll(async () => {
-  stateRoot = await mkdtemp(path.join(os.tmpdir(), 'pnl-bstate-'));
-});
-afterAll(async () => {
-  await sweepLabs(PREFIX, stateRoot);
-  await rm(stateRoot, { recursive: true, force: true });
-});
+const labs = useLabStateRoot(PREFIX, 'pnl-bstate-');
 
 const ours = async (prefix: string): Promise<string[]> => (await listNetns()).filter((n) => n.startsWith(prefix));
 
 describe('bridge lab (one node, no agent)', () => {
   it('refuses impossible options before creating anything', async () => {
-    await expect(ClusterLab.up({ prefix: `${PREFIX}x`, stateRoot, backend: 'bridge', nodes: 2 })).rejects.toThrow(
+    await expect(ClusterLab.up({ prefix: `${PREFIX}x`, stateRoot: labs.root, backend: 'bridge', nodes: 2 })).rejects.toThrow(
       /--nodes: 2 is not in 1\.\.1 for the bridge backend/,
     );
-    await expect(ClusterLab.up({ prefix: `${PREFIX}x`, stateRoot, backend: 'bridge', store: 'etcd' })).rejects.toThrow(/--store/);
-    await expect(ClusterLab.up({ prefix: `${PREFIX}x`, stateRoot, pods: -1, backend: 'bridge' })).rejects.toThrow(/--pods/);
-    await expect(ClusterLab.up({ prefix: `${PREFIX}x`, stateRoot, backend: 'bridge', cniMode: 'thin' as never })).rejects.toThrow(/--cni-mode: "thin"/);
+    await expect(ClusterLab.up({ prefix: `${PREFIX}x`, stateRoot: labs.root, backend: 'bridge', store: 'etcd' })).rejects.toThrow(/--store/);
+    await expect(ClusterLab.up({ prefix: `${PREFIX}x`, stateRoot: labs.root, pods: -1, backend: 'bridge' })).rejects.toThrow(/--pods/);
+    await expect(ClusterLab.up({ prefix: `${PREFIX}x`, stateRoot: labs.root, backend: 'bridge', cniMode: 'thin' as never })).rejects.toThrow(
+      /--cni-mode: "thin"/,
+    );
     await expect(ClusterLab.up({ prefix: `${PREFIX}x`, stateRoot: `/tmp/${'d'.repeat(90)}`, backend: 'bridge', cniMode: 'thick' })).rejects.toThrow(
       /--state-dir: .*107 bytes/,
     );
@@ -41,7 +36,7 @@ describe('bridge lab (one node, no agent)', () => {
   });
 
   it('creates the pods through the CNI executable and passes the same-node matrix with source addresses kept', async () => {
-    const lab = await ClusterLab.up({ prefix: PREFIX, stateRoot, backend: 'bridge', pods: 3 });
+    const lab = await ClusterLab.up({ prefix: PREFIX, stateRoot: labs.root, backend: 'bridge', pods: 3 });
     try {
       expect(lab.state.pods.map((p) => p.ip)).toEqual(['10.244.1.2', '10.244.1.3', '10.244.1.4']);
       const reopened = await ClusterLab.open(lab.state.dir);
@@ -62,7 +57,7 @@ describe('bridge lab (one node, no agent)', () => {
   });
 
   it('thick: podnetd serve-cni in the node serves the pods (a frozen daemon makes ADD give up with 11), its absence falls back in-process, the matrix passes, down stops it', async () => {
-    const lab = await ClusterLab.up({ prefix: `${PREFIX}k`, stateRoot, backend: 'bridge', cniMode: 'thick', pods: 2 });
+    const lab = await ClusterLab.up({ prefix: `${PREFIX}k`, stateRoot: labs.root, backend: 'bridge', cniMode: 'thick', pods: 2 });
     try {
       const node = lab.state.nodes[0]!;
       const daemon = node.cniDaemon!;
@@ -98,11 +93,11 @@ describe('bridge lab (one node, no agent)', () => {
   }, 60_000);
 
   it('down after a crash: without the record, kills what runs in the namespaces and removes them and the state', async () => {
-    const lab = await ClusterLab.up({ prefix: PREFIX, stateRoot, backend: 'bridge', pods: 1 });
+    const lab = await ClusterLab.up({ prefix: PREFIX, stateRoot: labs.root, backend: 'bridge', pods: 1 });
     const orphan = spawnDetached(lab.state.nodes[0]!.netns, 'sleep', ['600'], path.join(lab.state.dir, 'orphan.log'));
     await rm(stateFile(lab.state.dir));
     expect(await alive(orphan)).toBe(true);
-    const report = await sweepLab(lab.id, stateRoot);
+    const report = await sweepLab(lab.id, labs.root);
     expect(report.namespaces.sort()).toEqual([`${lab.id}-fabric`, `${lab.id}-n1`, `${lab.id}-n1-p1`]);
     expect(report.processes).toEqual([orphan]);
     expect(await alive(orphan)).toBe(false);
@@ -111,8 +106,8 @@ describe('bridge lab (one node, no agent)', () => {
   });
 
   it("removing one lab leaves a lab whose id merely starts with the first one's", async () => {
-    const first = await ClusterLab.up({ prefix: `${PREFIX}z`, stateRoot, backend: 'bridge', pods: 0 });
-    const second = await ClusterLab.up({ prefix: first.id, stateRoot, backend: 'bridge', pods: 0 });
+    const first = await ClusterLab.up({ prefix: `${PREFIX}z`, stateRoot: labs.root, backend: 'bridge', pods: 0 });
+    const second = await ClusterLab.up({ prefix: first.id, stateRoot: labs.root, backend: 'bridge', pods: 0 });
     try {
       expect(second.id.startsWith(first.id)).toBe(true);
       await first.down();

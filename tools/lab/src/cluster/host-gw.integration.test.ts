@@ -1,15 +1,3 @@
-// Lab e2e for issue 7: 3 nodes × 2 pods, host-gw, one real podnetd per node, on the embedded
-// `local` store and on a real etcd (Debian's etcd-server inside the lab's fabric namespace).
-// One lab per store is shared by the scenarios below, in order; every name starts with `pnl-h`
-// and the lab is swept in afterAll whatever happened. Agents reconcile every second here.
-// Issue 9: a third run in thick mode (each podnetd serves its node's CNI calls, the executables
-// are thin clients) covers what the CNI mode can change — the lab up, the matrix, agent restarts
-// under running pods (with pods added while the daemon is down: the in-process fallback), a node
-// joining and leaving — plus a proof that the calls go through the daemon; the agent-only
-// scenarios (route drift, etcd) are not repeated there: the CNI mode does not touch them.
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, runOk } from '../exec.js';
@@ -20,26 +8,11 @@ import { cniError } from '../cni.js';
 import { ClusterLab, type NodeStatus } from './lab.js';
 import { alive } from './process.js';
 import { monitorRoutes, pingSeries } from './traffic.js';
-import { sweepLabs } from './sweep.js';
+import { useLabStateRoot, waitFor } from './test-labs.js';
 import type { LabCniMode, LabStoreKind, NodeRecord } from './state.js';
 
 const PREFIX = 'pnl-h';
-let stateRoot = '';
-beforeAll(async () => {
-  stateRoot = await mkdtemp(path.join(os.tmpdir(), 'pnl-state-'));
-});
-afterAll(async () => {
-  await sweepLabs(PREFIX, stateRoot);
-  await rm(stateRoot, { recursive: true, force: true });
-});
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for: ${what}`);
-    await sleep(100);
-  }
-}
+const labs = useLabStateRoot(PREFIX, 'pnl-state-');
 
 /** When the agent of `node` last reconciled, from its own /status. */
 async function lastReconcile(node: NodeRecord): Promise<string | undefined> {
@@ -87,7 +60,15 @@ describe.each(RUNS)('host-gw lab, 3 nodes × 2 pods, store %s, CNI %s', (store, 
   const others = (node: NodeRecord): NodeRecord[] => lab.state.nodes.filter((n) => n !== node);
 
   beforeAll(async () => {
-    lab = await ClusterLab.up({ prefix: `${PREFIX}${thick ? 'k' : store[0]}`, stateRoot, nodes: 3, pods: 2, store, cniMode: mode, reconcilePeriod: '1s' });
+    lab = await ClusterLab.up({
+      prefix: `${PREFIX}${thick ? 'k' : store[0]}`,
+      stateRoot: labs.root,
+      nodes: 3,
+      pods: 2,
+      store,
+      cniMode: mode,
+      reconcilePeriod: '1s',
+    });
   }, 120_000);
   afterAll(async () => {
     await lab?.down();
@@ -282,7 +263,7 @@ describe.each(RUNS)('host-gw lab, 3 nodes × 2 pods, store %s, CNI %s', (store, 
 // Agents only: the CNI mode plays no part, so embedded only.
 describe.each(['local', 'etcd'] as const)('16 agents starting at once, store %s', (store) => {
   it('get 16 distinct subnets, and every node routes the 15 others via their nodes', async () => {
-    const lab = await ClusterLab.up({ prefix: `${PREFIX}${store[0]}16`, stateRoot, nodes: 16, pods: 0, store });
+    const lab = await ClusterLab.up({ prefix: `${PREFIX}${store[0]}16`, stateRoot: labs.root, nodes: 16, pods: 0, store });
     try {
       const leases = await Promise.all(lab.state.nodes.map((n) => lab.leaseFile(n)));
       const subnets = leases.map((l) => l?.subnets?.ipv4);

@@ -5,8 +5,7 @@
 // within a reconcile period. Every name starts with `pnp-l`; the lab is swept in afterAll.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,11 +13,11 @@ import { cniOk, invokeCni } from '../cni.js';
 import { createNetns, Netns } from '../netns.js';
 import { BACKENDS } from './backends.js';
 import { ClusterLab } from './lab.js';
-import { sweepLabs } from './sweep.js';
+import { useLabStateRoot } from './test-labs.js';
 import type { NodeRecord } from './state.js';
 
 const PREFIX = 'pnp-l';
-let stateRoot = '';
+const labs = useLabStateRoot(PREFIX, 'pnp-l-state-');
 let lab: ClusterLab;
 const children: ChildProcess[] = [];
 
@@ -65,8 +64,7 @@ async function seen(from: NodeRecord, client: string, host: string, port: number
 }
 
 beforeAll(async () => {
-  stateRoot = await mkdtemp(path.join(os.tmpdir(), 'pnp-l-state-'));
-  lab = await ClusterLab.up({ prefix: PREFIX, stateRoot, nodes: 2, pods: 1, store: 'local', reconcilePeriod: '1s' });
+  lab = await ClusterLab.up({ prefix: PREFIX, stateRoot: labs.root, nodes: 2, pods: 1, store: 'local', reconcilePeriod: '1s' });
 }, 120_000);
 afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
@@ -80,8 +78,6 @@ afterAll(async () => {
     }
   }
   await lab?.down().catch(() => undefined);
-  await sweepLabs(PREFIX, stateRoot);
-  await rm(stateRoot, { recursive: true, force: true });
 });
 
 describe('host ports on host-gw, 2 nodes with podnetd', () => {

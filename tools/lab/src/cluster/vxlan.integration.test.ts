@@ -1,44 +1,15 @@
-// Lab e2e for issue 8: the VXLAN backend with one real podnetd per node, on nodes that are NOT on
-// one L2 segment — every node on a segment of its own, the fabric routing between them
-// (routed.ts), so host-gw could not work there. Then a mixed lab (n1, n2 on one segment, n3
-// routed) with DirectRouting. Every name starts with `pnv-l`; labs are swept in afterAll whatever
-// happened. Agents reconcile every second here.
-// Issue 9: the routed lab runs again in thick mode (each podnetd serves its node's CNI calls,
-// the executables are thin clients): the lab up, routes, the matrix, the pod MTU, an agent
-// restart under pinging pods (a pod added while the daemon is down: in-process fallback) and a
-// node leaving. Device/FDB repair and the stranger filter are the agent's alone: not repeated.
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, runOk } from '../exec.js';
 import { ClusterLab } from './lab.js';
 import { pingSeries } from './traffic.js';
-import { sweepLabs } from './sweep.js';
+import { useLabStateRoot, waitFor } from './test-labs.js';
 import type { LabCniMode, NodeRecord } from './state.js';
 
 const PREFIX = 'pnv-l';
 const DEV = 'vxlan.podnet';
 const PORT = 8472;
-let stateRoot = '';
-beforeAll(async () => {
-  stateRoot = await mkdtemp(path.join(os.tmpdir(), 'pnv-lab-state-'));
-});
-afterAll(async () => {
-  await sweepLabs(PREFIX, stateRoot);
-  await rm(stateRoot, { recursive: true, force: true });
-});
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<number> {
-  const started = Date.now();
-  const deadline = started + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for: ${what}`);
-    await sleep(50);
-  }
-  return Date.now() - started;
-}
+const labs = useLabStateRoot(PREFIX, 'pnv-lab-state-');
 
 const json = async (cmd: string, args: string[]): Promise<any[]> => {
   const out = await runOk(cmd, args);
@@ -98,7 +69,7 @@ describe.each(['embedded', 'thick'] as LabCniMode[])('vxlan lab, 3 nodes × 2 po
   beforeAll(async () => {
     lab = await ClusterLab.up({
       prefix: `${PREFIX}${thick ? 'k' : 'r'}`,
-      stateRoot,
+      stateRoot: labs.root,
       backend: 'vxlan',
       topology: 'routed',
       nodes: 3,
@@ -232,7 +203,7 @@ describe('vxlan lab with DirectRouting: n1 and n2 share a segment, n3 is routed'
   beforeAll(async () => {
     lab = await ClusterLab.up({
       prefix: `${PREFIX}d`,
-      stateRoot,
+      stateRoot: labs.root,
       backend: 'vxlan',
       topology: 'mixed',
       backendOptions: { DirectRouting: true },
@@ -261,7 +232,16 @@ describe('vxlan lab with DirectRouting: n1 and n2 share a segment, n3 is routed'
 describe('vxlan lab, dual-stack: the IPv6 overlay beside the IPv4 one, routed underlay', () => {
   let lab: ClusterLab;
   beforeAll(async () => {
-    lab = await ClusterLab.up({ prefix: `${PREFIX}6`, stateRoot, backend: 'vxlan', topology: 'routed', ipv6: true, nodes: 3, pods: 2, reconcilePeriod: '1s' });
+    lab = await ClusterLab.up({
+      prefix: `${PREFIX}6`,
+      stateRoot: labs.root,
+      backend: 'vxlan',
+      topology: 'routed',
+      ipv6: true,
+      nodes: 3,
+      pods: 2,
+      reconcilePeriod: '1s',
+    });
   }, 120_000);
   afterAll(async () => {
     await lab?.down();
