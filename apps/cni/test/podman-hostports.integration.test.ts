@@ -2,6 +2,8 @@
 // the portMappings capability, podman sends `runtimeConfig.portMappings`, and podnet-bridge
 // installs the host ports itself (no portmap plugin in the chain). Podman runs plugins in the
 // host namespace, so the host-port table lives there for the test; names are pnp-pod….
+import { statSync } from 'node:fs';
+import { rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { run } from '@podnet/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,9 +25,15 @@ beforeAll(async () => {
 afterAll(async () => {
   await podman?.destroy();
   // The node-wide table stays after the last DEL (as the bridge does); drop it only if it holds
-  // nobody's host port, so a real user of this machine loses nothing.
-  const t = await run('nft', ['list', 'table', 'inet', 'podnet_hostports']);
-  if (t.code === 0 && !t.stdout.includes('comment "')) await run('nft', ['delete', 'table', 'inet', 'podnet_hostports']);
+  // nobody's host port (its claim sets are empty), so a real user of this machine loses nothing.
+  const t = await run('nft', ['-j', 'list', 'table', 'inet', 'podnet_hostports']);
+  if (t.code === 0) {
+    const doc = JSON.parse(t.stdout) as { nftables: Array<{ set?: { name: string; elem?: unknown[] } }> };
+    const claimed = doc.nftables.some((e) => e.set !== undefined && /^claims[46]$/.test(e.set.name) && (e.set.elem?.length ?? 0) > 0);
+    if (!claimed) await run('nft', ['delete', 'table', 'inet', 'podnet_hostports']);
+  }
+  // The host namespace's record directory, once empty (rmdir refuses otherwise).
+  await rmdir(`/run/podnet/hostports/netns-${statSync('/proc/self/ns/net').ino}`).catch(() => undefined);
 });
 
 async function hostPortTable(): Promise<string> {
