@@ -9,6 +9,7 @@ PNPM_VERSION=10.34.9
 # Real third-party pieces the tests and the demo drive (DESIGN.md "Testing on this machine").
 APT_PACKAGES=(
   iproute2 util-linux nftables iptables iputils-ping
+  procps git   # sysctl in the node namespaces; git for the generator and changeset tests' workspace copies
   containernetworking-plugins
   podman runc conmon catatonit busybox-static golang-github-containers-common
   containerd
