@@ -1,3 +1,12 @@
+// Lab e2e for issue 7: 3 nodes × 2 pods, host-gw, one real podnetd per node, on the embedded
+// `local` store and on a real etcd (Debian's etcd-server inside the lab's fabric namespace).
+// One lab per store is shared by the scenarios below, in order; every name starts with `pnl-h`
+// and the lab is swept in afterAll whatever happened. Agents reconcile every second here.
+// Issue 9: a third run in thick mode (each podnetd serves its node's CNI calls, the executables
+// are thin clients) covers what the CNI mode can change — the lab up, the matrix, agent restarts
+// under running pods (with pods added while the daemon is down: the in-process fallback), a node
+// joining and leaving — plus a proof that the calls go through the daemon; the agent-only
+// scenarios (route drift, etcd) are not repeated there: the CNI mode does not touch them.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, runOk } from '../exec.js';

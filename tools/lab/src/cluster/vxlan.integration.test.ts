@@ -1,3 +1,12 @@
+// Lab e2e for issue 8: the VXLAN backend with one real podnetd per node, on nodes that are NOT on
+// one L2 segment — every node on a segment of its own, the fabric routing between them
+// (routed.ts), so host-gw could not work there. Then a mixed lab (n1, n2 on one segment, n3
+// routed) with DirectRouting. Every name starts with `pnv-l`; labs are swept in afterAll whatever
+// happened. Agents reconcile every second here.
+// Issue 9: the routed lab runs again in thick mode (each podnetd serves its node's CNI calls,
+// the executables are thin clients): the lab up, routes, the matrix, the pod MTU, an agent
+// restart under pinging pods (a pod added while the daemon is down: in-process fallback) and a
+// node leaving. Device/FDB repair and the stranger filter are the agent's alone: not repeated.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, runOk } from '../exec.js';
