@@ -31,8 +31,8 @@ import { Reconciler } from './reconciler.js';
 import type { ReconcileRecord } from './reconciler.js';
 import { openStore } from './store.js';
 import { StoreHealth } from './store-health.js';
-import { findUnderlay, leaseNodeIps, refindUnderlay, underlayChanges } from './underlay.js';
-import type { Underlay, UnderlayQuery } from './underlay.js';
+import { findUnderlay, leaseNodeIps, refindUnderlay, underlayChanges, underlayQuery } from './underlay.js';
+import type { Underlay } from './underlay.js';
 
 /** What tests (and a later in-process CNI service) may swap. */
 export interface AgentDeps {
@@ -153,7 +153,7 @@ export class Agent {
     this.#phase = 'finding the underlay';
     const sock = NetlinkSocket.open();
     try {
-      this.#underlay = findUnderlay(sock, this.#underlayQuery());
+      this.#underlay = findUnderlay(sock, underlayQuery(o));
     } finally {
       sock.close();
     }
@@ -162,8 +162,6 @@ export class Agent {
 
     this.#factory = await nodeHalfFor(this.#config.Backend.Type, this.deps.backends ?? BACKENDS);
     const env = this.#environment(underlay);
-    const leaseData = this.#factory.leaseData?.(env);
-    const backendType = this.#config.Backend.Type;
     this.#podMtu = this.#factory.podMtu(underlay.mtu, underlay.family, this.#config.Backend);
     const half = this.#factory.create(env);
     this.#half = half;
@@ -197,7 +195,7 @@ export class Agent {
       {
         node: o.node,
         nodeIps: leaseNodeIps(underlay),
-        backend: leaseData !== undefined ? { type: backendType, data: leaseData } : { type: backendType },
+        backend: this.#leaseBackend(this.#factory, env),
         ttlMs: o.leaseTtlMs,
       },
       {
@@ -256,11 +254,6 @@ export class Agent {
     this.log.info({ ...this.readiness(), peers: this.#watcher.size }, 'podnetd running');
   }
 
-  #underlayQuery(): UnderlayQuery {
-    const o = this.options;
-    return { ...(o.underlay !== undefined ? { name: o.underlay } : {}), ...(o.underlayAddress !== undefined ? { reach: o.underlayAddress } : {}) };
-  }
-
   #environment(underlay: Underlay): NodeEnvironment {
     return {
       node: this.options.node,
@@ -269,6 +262,13 @@ export class Agent {
       routeProtocol: PODNET_ROUTE_PROTOCOL,
       log: (level, message, fields) => this.log[level](fields ?? {}, message),
     };
+  }
+
+  /** The backend part of the lease: its type, and the data the node half publishes to peers. */
+  #leaseBackend(factory: NodeHalfFactory, env: NodeEnvironment): Lease['backend'] {
+    const type = (this.#config as NetworkConfig).Backend.Type;
+    const data = factory.leaseData?.(env);
+    return data !== undefined ? { type, data } : { type };
   }
 
   /** What the CNI pod halves read: the subnets, the cluster network, the pods' MTU. */
@@ -303,7 +303,7 @@ export class Agent {
     let found: Underlay;
     const sock = NetlinkSocket.open();
     try {
-      found = refindUnderlay(sock, this.#underlayQuery(), current);
+      found = refindUnderlay(sock, underlayQuery(this.options), current);
     } catch (error) {
       this.metrics.underlayErrors.inc();
       if (!this.#underlayTrouble) {
@@ -338,8 +338,7 @@ export class Agent {
       this.#reconciler.setHalf(half);
       this.#half?.close();
       this.#half = half;
-      const leaseData = factory.leaseData?.(env);
-      const backend = leaseData !== undefined ? { type: config.Backend.Type, data: leaseData } : { type: config.Backend.Type };
+      const backend = this.#leaseBackend(factory, env);
       // Not awaited: a slow store must not hold up the data plane; the keeper retries on its own.
       void this.#keeper?.update({ nodeIps: leaseNodeIps(found), backend });
       // This pass already programs for the new addresses (VXLAN takes its VTEP address from them).

@@ -17,7 +17,7 @@ import { removeForwardAccept } from './forward-accept.js';
 import { removeNatRules } from './masquerade.js';
 import type { AgentOptions } from './options.js';
 import { openStore } from './store.js';
-import { findUnderlay } from './underlay.js';
+import { findUnderlay, underlayQuery } from './underlay.js';
 
 export interface TeardownOptions {
   release: boolean;
@@ -62,10 +62,7 @@ export async function teardown(o: AgentOptions, log: Logger, t: TeardownOptions)
       const sock = NetlinkSocket.open();
       let underlay;
       try {
-        underlay = findUnderlay(sock, {
-          ...(o.underlay !== undefined ? { name: o.underlay } : {}),
-          ...(o.underlayAddress !== undefined ? { reach: o.underlayAddress } : {}),
-        });
+        underlay = findUnderlay(sock, underlayQuery(o));
       } finally {
         sock.close();
       }

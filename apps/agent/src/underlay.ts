@@ -6,6 +6,7 @@
 import type { NodeEnvironment } from '@podnet/core/backend';
 import { RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, getLink, listAddresses, listLinks, listRoutes, parseIp } from '@podnet/core/netlink';
 import type { Link, NetlinkConn, Route } from '@podnet/core/netlink';
+import type { AgentOptions } from './options.js';
 
 /** IFF_LOOPBACK (linux/if.h). */
 const IFF_LOOPBACK = 0x8;
@@ -20,6 +21,11 @@ export type Underlay = NodeEnvironment['underlay'] & {
 export interface UnderlayQuery {
   name?: string;
   reach?: string;
+}
+
+/** The query the flags ask for (`--underlay`, `--underlay-address`). */
+export function underlayQuery(o: Pick<AgentOptions, 'underlay' | 'underlayAddress'>): UnderlayQuery {
+  return { ...(o.underlay !== undefined ? { name: o.underlay } : {}), ...(o.underlayAddress !== undefined ? { reach: o.underlayAddress } : {}) };
 }
 
 export class UnderlayError extends Error {
@@ -83,6 +89,10 @@ function findLink(conn: NetlinkConn, q: UnderlayQuery): { link: Link; foundBy: U
 /** The underlay link with its global addresses (IPv4 first), its MTU and index. */
 export function findUnderlay(conn: NetlinkConn, q: UnderlayQuery): Underlay {
   const { link, foundBy } = findLink(conn, q);
+  return underlayOf(conn, link, foundBy);
+}
+
+function underlayOf(conn: NetlinkConn, link: Link, foundBy: Underlay['foundBy']): Underlay {
   if (!link.up) throw new UnderlayError(`underlay link "${link.name}" is down`);
   const addresses = listAddresses(conn, { index: link.index })
     .filter((a) => a.scope === RT_SCOPE_UNIVERSE && !a.dadFailed)
@@ -107,8 +117,8 @@ export function leaseNodeIps(underlay: Underlay): string[] {
  * underlay is found as at start.
  */
 export function refindUnderlay(conn: NetlinkConn, q: UnderlayQuery, current: Underlay): Underlay {
-  if (q.name === undefined && getLink(conn, current.name)) return { ...findUnderlay(conn, { name: current.name }), foundBy: current.foundBy };
-  return findUnderlay(conn, q);
+  const link = q.name === undefined ? getLink(conn, current.name) : undefined;
+  return link ? underlayOf(conn, link, current.foundBy) : findUnderlay(conn, q);
 }
 
 /** What differs between two readings of the underlay, as far as peers, routes and pods care. */

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { addresses, cniError, cniOk, Lab, link, links, routes, type LabNode, type LabPod, type Netns } from '@podnet/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ipamAllocations } from './support/allocations.ts';
-import { bin, cniPath, startDaemon, type E2eMode } from './support/harness.ts';
+import { bin, cniPath, type E2eMode } from './support/harness.ts';
 import type { WireResult } from './support/result-shape.ts';
 
 /** The lease file as podnetd writes it (@podnet/cluster/lease-file), spelled out by hand. */
@@ -59,7 +59,7 @@ describe.each(['embedded', 'thick'] as E2eMode[])('podnet-host-gw, CNI %s', (mod
     bridge = lab.linkName('br');
     if (mode === 'thick') {
       const socket = path.join(await lab.tempDir('cni'), 'cni.sock');
-      daemon = { socket, process: await startDaemon(lab, node, socket) };
+      daemon = { socket, process: await lab.serveCni(node, socket) };
     }
   });
   afterAll(() => lab?.destroy());

@@ -45,29 +45,7 @@ describe('podman -p on a podnet-bridge network (host ports built in)', () => {
   it('publishes HOST:CONTAINER reachable from the host (127.0.0.1 and the gateway address), removed on podman rm', async () => {
     const name = `${podman.id}-web`;
     const hostPort = 18000 + Math.floor(Math.random() * 1000);
-    const id = (
-      await podman.ok([
-        'run',
-        '--detach',
-        '--pull=never',
-        '--name',
-        name,
-        '--network',
-        podman.network,
-        '-p',
-        `127.0.0.1:${hostPort}:${PORT}`,
-        '-p',
-        `${hostPort + 1}:${PORT}`,
-        podman.image,
-        'nc',
-        '-ll',
-        '-p',
-        String(PORT),
-        '-e',
-        'echo',
-        'pnp-published',
-      ])
-    ).trim();
+    const id = await podman.startEchoServer(name, PORT, 'pnp-published', ['-p', `127.0.0.1:${hostPort}:${PORT}`, '-p', `${hostPort + 1}:${PORT}`]);
     const ip = await podman.ipOf(name);
     const table = await hostPortTable();
     expect(table).toContain(`127.0.0.1 . tcp . ${hostPort} comment "${podman.network}|${id}/eth0" : ${ip} . ${PORT}`);

@@ -18,25 +18,9 @@ beforeAll(async () => {
 });
 afterAll(() => podman?.destroy());
 
-/** A container answering "<greeting>\n" to every TCP connection on PORT (busybox nc, persistent). */
+/** A container answering "<greeting>\n" to every TCP connection on PORT; its address. */
 async function startServer(name: string, greeting: string): Promise<string> {
-  await podman.ok([
-    'run',
-    '--detach',
-    '--pull=never',
-    '--name',
-    name,
-    '--network',
-    podman.network,
-    podman.image,
-    'nc',
-    '-ll',
-    '-p',
-    String(PORT),
-    '-e',
-    'echo',
-    greeting,
-  ]);
+  await podman.startEchoServer(name, PORT, greeting);
   return podman.ipOf(name);
 }
 

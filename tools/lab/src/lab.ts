@@ -6,9 +6,11 @@
 // one node. Names: `<id>-<name>` for namespaces, `<id><suffix>` (≤ 15 chars) for links.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { executable } from './binaries.js';
 import { invokeCni, type CniInvocation, type CniOutcome } from './cni.js';
 import { createNetns, deleteNetns, type Netns } from './netns.js';
 
@@ -89,6 +91,21 @@ export class Lab {
     const child = spawn('ip', ['netns', 'exec', ns.name, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.children.add(child);
     child.on('exit', () => this.children.delete(child));
+    return child;
+  }
+
+  /**
+   * `podnetd serve-cni` (dist/bin) inside `node`'s namespace on `socket` (thick mode: the
+   * executables' calls go to it); resolves once the socket is there. destroy() kills it.
+   */
+  async serveCni(node: LabNode, socket: string): Promise<ChildProcess> {
+    // A killed daemon leaves its socket file; wait for the new one, not the old one.
+    await rm(socket, { force: true });
+    const child = this.spawnIn(node.netns, executable('podnetd'), ['serve-cni', '--cni-socket', socket, '--log-level', 'warn']);
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    for (let i = 0; i < 200 && !existsSync(socket) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+    if (!existsSync(socket)) throw new Error(`podnetd serve-cni did not create ${socket}: ${stderr}`);
     return child;
   }
 

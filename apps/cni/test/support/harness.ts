@@ -1,7 +1,6 @@
 // One e2e fixture per test file: a lab with one node, an IPAM directory, a network name and a
 // bridge name, all unique (prefix pnt-e), and the helpers to call the compiled executables the
 // way a runtime does and to look at what they left in the kernel and in the IPAM store.
-import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { executable, Lab, links, nftRuleset, type CniInvocation, type CniOutcome, type LabNode, type LabPod } from '@podnet/lab';
@@ -59,21 +58,6 @@ export interface E2eDaemon {
   restart(): Promise<void>;
 }
 
-/** `podnetd serve-cni` in `node`'s netns on `socket`, once the socket is there (also used by files with a Lab of their own). */
-export async function startDaemon(lab: Lab, node: LabNode, socket: string): Promise<ChildProcess> {
-  // A killed daemon leaves its socket file; wait for the new one, not the old one.
-  rmSync(socket, { force: true });
-  const child = lab.spawnIn(node.netns, executable('podnetd'), ['serve-cni', '--cni-socket', socket, '--log-level', 'warn']);
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  for (let i = 0; i < 200 && !existsSync(socket); i++) {
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  if (!existsSync(socket)) throw new Error(`podnetd serve-cni did not create ${socket}: ${stderr}`);
-  return child;
-}
-
 export class E2e {
   /** Set in thick mode. */
   daemon: E2eDaemon | undefined;
@@ -100,9 +84,9 @@ export class E2e {
         const socket = path.join(await lab.tempDir('cni'), 'cni.sock');
         const daemon: E2eDaemon = {
           socket,
-          process: await startDaemon(lab, node, socket),
+          process: await lab.serveCni(node, socket),
           async restart() {
-            daemon.process = await startDaemon(lab, node, socket);
+            daemon.process = await lab.serveCni(node, socket);
           },
         };
         e.daemon = daemon;

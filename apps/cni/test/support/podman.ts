@@ -76,6 +76,33 @@ export class Podman {
     return r.stdout;
   }
 
+  /**
+   * A detached container `name` on the test network answering "<greeting>\n" to every TCP
+   * connection on `port` (busybox nc, persistent); `runArgs` go to `podman run` before the image
+   * (e.g. `-p`). Returns the container ID.
+   */
+  async startEchoServer(name: string, port: number, greeting: string, runArgs: readonly string[] = []): Promise<string> {
+    const out = await this.ok([
+      'run',
+      '--detach',
+      '--pull=never',
+      '--name',
+      name,
+      '--network',
+      this.network,
+      ...runArgs,
+      this.image,
+      'nc',
+      '-ll',
+      '-p',
+      String(port),
+      '-e',
+      'echo',
+      greeting,
+    ]);
+    return out.trim();
+  }
+
   /** The container's address on the test network. */
   async ipOf(container: string): Promise<string> {
     const [info] = JSON.parse(await this.ok(['inspect', '--type', 'container', container])) as Array<{

@@ -104,7 +104,7 @@ interface ParsedPeer {
 }
 
 /** `before`: skipped ahead of the duplicate check; `after`: skipped after it; else the route. */
-type Verdict = { before: string } | { after: string } | { route: DesiredRoute; claim: string };
+type Verdict = { before: string } | { after: string } | { route: DesiredRoute };
 
 interface Context {
   key: string;
@@ -131,7 +131,7 @@ function judge(ctx: Context, hops: ParsedPeer['hops'], dst: Prefix | undefined, 
     };
   }
   if (ctx.own.has(onLink.prefix!.address)) return { after: `node address ${onLink.ip} is this node's own` };
-  return { route: cache.route(dst.address, dst.length, onLink.prefix!.address, ctx.underlay.index), claim: dst.text };
+  return { route: cache.route(dst.address, dst.length, onLink.prefix!.address, ctx.underlay.index) };
 }
 
 export function peerRoutes(local: NodeLease, peers: readonly NodeLease[], underlay: Underlay, cache = new ParseCache()): PeerRoutes {
@@ -167,7 +167,9 @@ export function peerRoutes(local: NodeLease, peers: readonly NodeLease[], underl
         skipped.push({ node: peer.node, reason: `subnet ${entry.subnet}: ${v.before}` });
         continue;
       }
-      const owner = entry.dst ? claimedBy.get(entry.dst.text) : undefined;
+      // A verdict past `before` means the subnet parsed: `dst` is set.
+      const claim = entry.dst!.text;
+      const owner = claimedBy.get(claim);
       if (owner !== undefined) {
         skipped.push({ node: peer.node, reason: `subnet ${entry.subnet}: also leased to node ${owner}, which keeps the route` });
         continue;
@@ -176,7 +178,7 @@ export function peerRoutes(local: NodeLease, peers: readonly NodeLease[], underl
         skipped.push({ node: peer.node, reason: `subnet ${entry.subnet}: ${v.after}` });
         continue;
       }
-      claimedBy.set(v.claim, peer.node);
+      claimedBy.set(claim, peer.node);
       routes.push(v.route);
     }
   }

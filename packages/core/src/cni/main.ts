@@ -1,38 +1,25 @@
 // The process binding of the skel: real env, all of stdin, fd 1/2, exit. Synchronous fd I/O keeps
 // the CNI hot path short (no stream objects) and guarantees the output is written before exit.
 import { fstatSync, readFileSync, readSync, writeSync } from 'node:fs';
-import { callDaemon, daemonTarget } from '../daemon/client.js';
 import type { Plugin } from './plugin.js';
 import { runPlugin } from './skel.js';
 
 export interface MainOptions {
   /** Printed without CNI_COMMAND. */
   about?: string;
-  /**
-   * The name podnetd serves this plugin under (`bridge`, `ipam`…): the call goes to the daemon
-   * when one serves the node (thick mode), else it runs here. Absent: always in-process.
-   */
-  daemon?: string;
   /** stdin when the caller has already read it (thinMain's fallback). */
   stdin?: Buffer | undefined;
 }
 
-/** Run `plugin` as this process's CNI call and exit with its code. */
+/**
+ * Run `plugin` as this process's CNI call and exit with its code. In-process only: an executable
+ * podnetd may serve starts in thinMain (`@podnet/core/daemon-client`), which hands the call over.
+ */
 export async function pluginMain(plugin: Plugin, options: MainOptions | string = {}): Promise<never> {
-  const { about, daemon, stdin: given } = typeof options === 'string' ? { about: options, daemon: undefined, stdin: undefined } : options;
+  const { about, stdin: given } = typeof options === 'string' ? { about: options, stdin: undefined } : options;
   const env = process.env;
   // Without a command nothing reads stdin; a terminal on stdin would block forever.
   const stdin = given ?? (env.CNI_COMMAND && !stdinIsDevice() ? readStdin() : Buffer.alloc(0));
-  if (daemon !== undefined && env.CNI_COMMAND && env.CNI_COMMAND !== 'VERSION') {
-    const text = stdin.toString('utf8');
-    const target = daemonTarget(text);
-    const response = target && (await callDaemon(daemon, env, text, target));
-    if (response) {
-      writeAll(1, response.stdout);
-      if (response.stderr) writeAll(2, response.stderr);
-      process.exit(response.exit);
-    }
-  }
   const code = await runPlugin(plugin, { env, stdin, stdout: (s) => writeAll(1, s), stderr: (s) => writeAll(2, s) }, about === undefined ? {} : { about });
   process.exit(code);
 }

@@ -85,7 +85,15 @@ export interface Link {
   operstate?: number;
   promiscuity?: number;
   bridge?: { vlanFiltering: boolean };
-  vxlan?: { vni: number; local?: string; port?: number; learning?: boolean; dev?: number /** Present (true) when the device runs VXLAN-GBP. */; gbp?: boolean };
+  vxlan?: {
+    vni: number;
+    local?: string;
+    port?: number;
+    learning?: boolean;
+    dev?: number;
+    /** Present (true) when the device runs VXLAN-GBP. */
+    gbp?: boolean;
+  };
 }
 
 /** Options every created link accepts. */

@@ -127,14 +127,22 @@ export function routeDump(f: RouteFilter = {}): NlRequest {
 }
 
 export function listRoutes(conn: NetlinkConn, f: RouteFilter = {}): Route[] {
-  let msgs: NlMessage[];
+  return decodeRoutes(dumpRoutes(conn, f), f);
+}
+
+/** The raw messages of a route dump (what listRoutes decodes); a missing table has none. */
+export function dumpRoutes(conn: NetlinkConn, f: RouteFilter = {}): NlMessage[] {
   try {
-    msgs = conn.dump(routeDump(f));
+    return conn.dump(routeDump(f));
   } catch (err) {
     // IPv4 answers a dump of a table that does not exist yet with ENOENT: no routes.
     if (f.table !== undefined && (err as { code?: unknown }).code === 'ENOENT') return [];
     throw err;
   }
+}
+
+/** The routes of a dump that pass `f` (the kernel filters too; this keeps older kernels right). */
+export function decodeRoutes(msgs: readonly NlMessage[], f: RouteFilter = {}): Route[] {
   return msgs
     .filter((m) => m.type === RTM_NEWROUTE)
     .map(decodeRoute)

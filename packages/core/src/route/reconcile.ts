@@ -1,8 +1,7 @@
 // Make the kernel's routes of one owner match a desired list: dump, plan, apply as one batch.
 import type { NetlinkError } from '../netlink/error.js';
-import { RTM_NEWROUTE } from '../netlink/constants.js';
 import type { NlMessage } from '../netlink/message.js';
-import { decodeRoute, listRoutes, routeAdd, routeDel, routeDump, routeReplace } from '../netlink/route.js';
+import { decodeRoutes, dumpRoutes, routeAdd, routeDel, routeReplace } from '../netlink/route.js';
 import type { Route } from '../netlink/route.js';
 import type { NetlinkConn } from '../netlink/socket.js';
 import { deleteSpec } from './model.js';
@@ -80,26 +79,16 @@ export function reconcileRoutes(
   memo?: RouteReconcileMemo,
 ): RouteReconcileResult {
   const filter = options.table !== undefined ? { table: options.table } : {};
-  let current: Route[];
-  let dump: NlMessage[] | undefined;
-  if (memo === undefined) {
-    current = listRoutes(conn, filter);
-  } else {
-    try {
-      dump = conn.dump(routeDump(filter));
-    } catch (err) {
-      memo.forget();
-      // As listRoutes: a table that does not exist yet has no routes.
-      if (options.table === undefined || (err as { code?: unknown }).code !== 'ENOENT') throw err;
-      dump = [];
-    }
-    const kept = memo.lookup(desired, options, dump);
-    if (kept !== undefined) return kept;
-    current = dump
-      .filter((m) => m.type === RTM_NEWROUTE)
-      .map(decodeRoute)
-      .filter((r) => options.table === undefined || r.table === options.table);
+  let dump: NlMessage[];
+  try {
+    dump = dumpRoutes(conn, filter);
+  } catch (err) {
+    memo?.forget();
+    throw err;
   }
+  const kept = memo?.lookup(desired, options, dump);
+  if (kept !== undefined) return kept;
+  const current = decodeRoutes(dump, filter);
   const plan = planRouteChanges(desired, current, options);
   const changes: Array<{ route: NormalRoute | Route; kind: 'added' | 'replaced' | 'deleted' }> = [
     ...plan.replace.map((r) => ({ route: r.want, kind: 'replaced' as const })),
@@ -117,7 +106,7 @@ export function reconcileRoutes(
     else if (c.kind === 'deleted') result.deleted.push(c.route as Route);
     else result[c.kind].push(c.route as NormalRoute);
   });
-  if (memo !== undefined && dump !== undefined) {
+  if (memo !== undefined) {
     if (changes.length === 0) memo.keep(desired, options, dump, result);
     else memo.forget();
   }

@@ -4,10 +4,9 @@
 // once on one side while the other side is idle. Only the plugin processes are timed.
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { cniEnvironment, executable, mentionsAddress, type Lab, type LabNode, type LabPod } from '@podnet/lab';
+import { cniEnvironment, mentionsAddress, type Lab, type LabNode, type LabPod } from '@podnet/lab';
 import { networkConfig, type Implementation, type NetworkShape, type SideKey } from './implementations.js';
 import { iptablesCniChains, leftovers } from './leftovers.js';
 import type { CallTiming, RunnerCall } from './protocol.js';
@@ -173,7 +172,7 @@ async function prepareSide(lab: Lab, impl: Implementation, variant: Variant, sha
   let daemon: ChildProcess | undefined;
   if (impl.thick) {
     const socket = path.join(await lab.tempDir(`${tag}-cni`), 'cni.sock');
-    daemon = await startDaemon(lab, node, socket);
+    daemon = await lab.serveCni(node, socket);
     impl = { ...impl, daemonSocket: socket };
   }
   return {
@@ -205,16 +204,6 @@ async function prepareSide(lab: Lab, impl: Implementation, variant: Variant, sha
   };
 }
 
-/** `podnetd serve-cni` inside the side's node netns; resolves once its socket is there. */
-async function startDaemon(lab: Lab, node: LabNode, socket: string): Promise<ChildProcess> {
-  const child = lab.spawnIn(node.netns, executable('podnetd'), ['serve-cni', '--cni-socket', socket, '--log-level', 'warn']);
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  for (let i = 0; i < 200 && !existsSync(socket) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
-  if (!existsSync(socket)) throw new Error(`podnetd serve-cni did not start: ${stderr}`);
-  return child;
-}
-
 /** VmRSS and VmHWM of a process, MiB. */
 async function rssOf(pid: number): Promise<{ rssMib: number; peakMib: number }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -244,24 +233,8 @@ export async function runVariant(lab: Lab, impls: readonly [Implementation, Impl
   const podCount = Math.max(opts.pods, opts.burst, 1);
   const log = (s: string): void => opts.log(`[${variant}] ${s}`);
   log(`preparing 2 node netns and ${2 * podCount} pod netns`);
-  const sides = [
-    await prepareSide(
-      lab,
-      impls[0],
-      variant,
-      shape,
-      podCount,
-      impls.some((i) => i.thick),
-    ),
-    await prepareSide(
-      lab,
-      impls[1],
-      variant,
-      shape,
-      podCount,
-      impls.some((i) => i.thick),
-    ),
-  ] as const;
+  const thick = impls.some((i) => i.thick);
+  const sides = [await prepareSide(lab, impls[0], variant, shape, podCount, thick), await prepareSide(lab, impls[1], variant, shape, podCount, thick)] as const;
   try {
     for (const s of sides) log(`${s.impl.label}: runner in ${s.node.netns.name} (${s.runner.netnsId})`);
 
@@ -344,7 +317,7 @@ export async function runVariant(lab: Lab, impls: readonly [Implementation, Impl
   daemon?.kill('SIGTERM');
   return {
     variant,
-    mode: a.impl.thick || b.impl.thick ? 'thick' : 'embedded',
+    mode: thick ? 'thick' : 'embedded',
     ...(daemonRss ? { daemonRss } : {}),
     labels: { [a.impl.key]: a.impl.label, [b.impl.key]: b.impl.label } as Record<SideKey, string>,
     sides: { [a.impl.key]: a.samples, [b.impl.key]: b.samples } as Record<SideKey, SideSamples>,
